@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { SOURCES } from '../entitlements/entitlement.js';
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lowercase letters, digits, . _ -');
+
+const productMapping = z.strictObject({
+  /** The product's own name for this provider product. */
+  product: name,
+  /** Provider plan code → the product's plan name. When present, unknown plans are refused. */
+  plans: z.record(z.string().min(1), name).optional(),
+});
+
+/** `config/products.yaml`: provider product codes per source → the product's own names. */
+export const productsFileSchema = z.strictObject({
+  sources: z.partialRecord(z.enum(SOURCES), z.record(z.string().min(1), productMapping)),
+});
+export type ProductsFile = z.infer<typeof productsFileSchema>;
+
+const approvalMode = z.enum(['auto', 'manual']);
+const approvalRule = z.strictObject({ entitlement: approvalMode, planChange: approvalMode });
+const partialRule = approvalRule.partial();
+
+/** `config/policy.yaml`: approval and lifecycle policies. */
+export const policyFileSchema = z.strictObject({
+  marketplace: z.strictObject({
+    approvals: z.strictObject({
+      default: approvalRule,
+      /** Per product (the product's own name), optionally per plan; the most specific rule wins. */
+      products: z
+        .record(name, z.strictObject({ default: partialRule.optional(), plans: z.record(name, partialRule).optional() }))
+        .default({}),
+    }),
+    signup: z
+      .strictObject({
+        /** Approve the account's signup as soon as a verified sign-up token arrives (no sign-up step of your own). */
+        approveOnVerifiedToken: z.boolean().default(false),
+      })
+      .default({ approveOnVerifiedToken: false }),
+  }),
+  webhooks: z
+    .strictObject({
+      purchasely: z
+        .strictObject({ sandbox: z.enum(['ignore', 'apply']).default('ignore') })
+        .default({ sandbox: 'ignore' }),
+      timestampToleranceSeconds: z.number().int().min(30).max(3600).default(300),
+    })
+    .default({ purchasely: { sandbox: 'ignore' }, timestampToleranceSeconds: 300 }),
+  lifecycle: z
+    .strictObject({
+      /** Hours past `validUntil` before the expiry sweep ends access, per source. */
+      graceHours: z.partialRecord(z.enum(SOURCES), z.number().min(0).max(24 * 90)).default({}),
+      expiringLeadDays: z.number().min(0).max(60).default(3),
+    })
+    .default({ graceHours: {}, expiringLeadDays: 3 }),
+});
+export type PolicyFile = z.infer<typeof policyFileSchema>;

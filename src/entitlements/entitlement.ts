@@ -1,0 +1,104 @@
+/**
+ * The normalized entitlement model: what every source is translated into and what the
+ * product backend reads. Pure types and rules, no SDK imports.
+ */
+
+export const SOURCES = ['gcp', 'purchasely', 'easycart', 'getcourse'] as const;
+export type Source = (typeof SOURCES)[number];
+
+export const STATUSES = [
+  'pending_approval',
+  'active',
+  'pending_plan_change',
+  'pending_cancellation',
+  'suspended',
+  'expired',
+  'cancelled',
+  'rejected',
+] as const;
+export type EntitlementStatus = (typeof STATUSES)[number];
+
+/** Statuses under which the subject may use the product (inside the validity window). */
+const ACCESS_STATUSES: ReadonlySet<EntitlementStatus> = new Set([
+  'active',
+  'pending_plan_change',
+  'pending_cancellation',
+]);
+
+export const OUTCOMES = ['applied', 'duplicate', 'stale', 'ignored', 'invalid', 'failed'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Who an entitlement belongs to. `key` is the access document id; see docs/firestore.md. */
+export interface Subject {
+  key: string;
+  userId?: string;
+  email?: string;
+  anonymousId?: string;
+  accountId?: string;
+}
+
+export interface Actor {
+  type: 'provider' | 'admin' | 'system';
+  /** Provider name, admin e-mail or API key name, or the system job. */
+  id: string;
+}
+
+/** Product and plan in the provider's terms and in the product's own names (config/products.yaml). */
+export interface ProductRef {
+  product: string;
+  plan: string | null;
+  providerProduct: string;
+  providerPlan: string | null;
+}
+
+/**
+ * One normalized change, the only thing the ledger applies. Built by a source adapter
+ * (pure) from a verified input.
+ */
+export interface EntitlementChange {
+  source: Source;
+  /** Dedup key of the inbound event within its source (provider event id, or a derived key). */
+  eventKey: string;
+  /** Provider event type, kept for history and the event ledger. */
+  eventType: string;
+  /** When the source says the change happened; the stale guard compares it. */
+  sourceTime: Date;
+  /** The provider's id of the entitlement, unique within the source. */
+  externalId: string;
+  subject: Subject;
+  /** `null` keeps the stored product and plan (an event that does not name them). */
+  product: ProductRef | null;
+  status: EntitlementStatus;
+  /** The provider's own state name, kept beside the normalized status. */
+  providerState: string;
+  /** For the window fields, `undefined` keeps the stored value and `null` clears it. */
+  validFrom?: Date | null;
+  validUntil?: Date | null;
+  /** End of the paid period when cancelled at period end. */
+  periodEnd?: Date | null;
+  /** Plan the entitlement is switching to, while a plan change is pending. */
+  pendingPlan?: { plan: string | null; providerPlan: string } | null;
+  actor: Actor;
+  /** Source-specific facts kept on the entitlement (e.g. `marketplace`), merged shallowly. */
+  details?: Record<string, unknown>;
+  /**
+   * Erase the customer's personal data: the entitlement is kept as an anonymized tombstone
+   * (so late redeliveries cannot resurrect it) and leaves every access summary.
+   */
+  erase?: boolean;
+}
+
+export function entitlementId(source: Source, externalId: string): string {
+  return `${source}:${externalId}`;
+}
+
+/** Whether the subject may use the entitlement at `now`: status and validity window together. */
+export function isActive(
+  e: { status: EntitlementStatus; validFrom: Date | null; validUntil: Date | null },
+  now: Date,
+): boolean {
+  if (!ACCESS_STATUSES.has(e.status)) return false;
+  if (e.validFrom && e.validFrom.getTime() > now.getTime()) return false;
+  if (e.validUntil && e.validUntil.getTime() <= now.getTime()) return false;
+  return true;
+}

@@ -1,0 +1,23 @@
+import type { Outcome, Source } from './entitlement.js';
+
+export type TransportKind = 'pubsub-pull' | 'pubsub-push' | 'webhook' | 'admin' | 'scheduler' | 'signup';
+
+/** What the event ledger keeps of every inbound event, whatever its outcome. */
+export interface InboundEvent {
+  source: Source;
+  /** Dedup key within the source: the provider's event id, or a derived key (docs/firestore.md). */
+  eventKey: string;
+  eventType: string;
+  transport: { kind: TransportKind; id?: string };
+  /** The raw payload as received (the ledger caps its size), for audit and replay. */
+  raw?: string;
+}
+
+/** Largest raw payload kept in an event record; larger payloads are cut and flagged. */
+export const MAX_RAW_BYTES = 32 * 1024;
+
+export interface LedgerResult {
+  outcome: Outcome;
+  reason?: string;
+  entitlementId?: string;
+}

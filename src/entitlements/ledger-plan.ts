@@ -1,0 +1,286 @@
+/**
+ * The pure half of `Ledger.apply`: given the documents a transaction read, decide what it
+ * writes. The Firestore adapter runs this inside one transaction; tests run it directly.
+ */
+import {
+  isActive,
+  type Actor,
+  type EntitlementChange,
+  type EntitlementStatus,
+  type Outcome,
+  type Source,
+  type Subject,
+  entitlementId,
+} from './entitlement.js';
+
+export interface EntitlementRecord {
+  id: string;
+  source: Source;
+  externalId: string;
+  subject: Subject | null;
+  product: string;
+  plan: string | null;
+  providerProduct: string;
+  providerPlan: string | null;
+  pendingPlan: { plan: string | null; providerPlan: string } | null;
+  status: EntitlementStatus;
+  active: boolean;
+  providerState: string;
+  validFrom: Date | null;
+  validUntil: Date | null;
+  periodEnd: Date | null;
+  sourceUpdatedAt: Date;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  lastEvent: { key: string; type: string; at: Date };
+  details: Record<string, unknown>;
+  /** Set when the customer's personal data was erased (Marketplace ENTITLEMENT_DELETED / ACCOUNT_DELETED). */
+  erasedAt: Date | null;
+}
+
+export interface AccessEntry {
+  source: Source;
+  product: string;
+  plan: string | null;
+  status: EntitlementStatus;
+  validFrom: Date | null;
+  validUntil: Date | null;
+}
+
+export interface AccessSummary {
+  subjectKey: string;
+  /** Currently usable entitlements, by entitlement id. */
+  entitlements: Record<string, AccessEntry>;
+  /** Distinct product names of `entitlements`, sorted, for `array-contains` queries. */
+  products: string[];
+  version: number;
+  updatedAt: Date;
+}
+
+export interface Snapshot {
+  status: EntitlementStatus;
+  active: boolean;
+  product: string;
+  plan: string | null;
+  validFrom: Date | null;
+  validUntil: Date | null;
+}
+
+export interface HistoryEntry {
+  eventKey: string;
+  eventType: string;
+  source: Source;
+  actor: Actor;
+  at: Date;
+  sourceTime: Date;
+  before: Snapshot | null;
+  after: Snapshot;
+  subjectMoved: boolean;
+}
+
+/** What the transaction read. `accessByKey` holds every access document named by `accessKeysToRead`. */
+export interface PlanInput {
+  change: EntitlementChange;
+  /** The previous record of this event, if any (outcome only). */
+  priorEvent: { outcome: Outcome } | null;
+  existing: EntitlementRecord | null;
+  /** Product user the Marketplace account is linked to (accounts/{id}.linkedSubjectKey), if any. */
+  linkedSubjectKey: string | null;
+  accessByKey: ReadonlyMap<string, AccessSummary | null>;
+  now: Date;
+}
+
+export type Plan =
+  | { outcome: 'duplicate' }
+  | { outcome: 'stale' | 'ignored' | 'invalid'; reason: string }
+  | {
+      outcome: 'applied';
+      entitlement: EntitlementRecord;
+      history: HistoryEntry;
+      /** Access documents to write; `null` deletes the document (erasure). */
+      access: Map<string, AccessSummary | null>;
+      /** Whether `active`, status, product, plan or window changed: an outbound change event is due. */
+      accessChanged: boolean;
+      previous: EntitlementRecord | null;
+    };
+
+/** Outcomes after which a redelivery of the same event is a duplicate; others may be re-run (replay). */
+const FINAL_OUTCOMES: ReadonlySet<Outcome> = new Set(['applied', 'duplicate', 'stale', 'ignored']);
+
+export function isFinalOutcome(outcome: Outcome): boolean {
+  return FINAL_OUTCOMES.has(outcome);
+}
+
+/** Subject the change lands under: a Marketplace account linked to a product user lands under that user. */
+export function effectiveSubject(change: EntitlementChange, linkedSubjectKey: string | null): Subject {
+  if (linkedSubjectKey && change.subject.accountId) {
+    return { ...change.subject, key: linkedSubjectKey };
+  }
+  return change.subject;
+}
+
+/** Access document keys the transaction must read before it can plan. */
+export function accessKeysToRead(
+  change: EntitlementChange,
+  existing: EntitlementRecord | null,
+  linkedSubjectKey: string | null,
+): string[] {
+  const keys = new Set<string>();
+  if (!change.erase) keys.add(effectiveSubject(change, linkedSubjectKey).key);
+  if (existing?.subject?.key) keys.add(existing.subject.key);
+  return [...keys];
+}
+
+export function planApply(input: PlanInput): Plan {
+  const { change, priorEvent, existing, now } = input;
+  if (priorEvent && isFinalOutcome(priorEvent.outcome)) return { outcome: 'duplicate' };
+
+  if (existing?.erasedAt) {
+    return { outcome: 'ignored', reason: 'entitlement was erased (customer data deleted)' };
+  }
+  if (existing && change.sourceTime.getTime() < existing.sourceUpdatedAt.getTime()) {
+    return {
+      outcome: 'stale',
+      reason: `source time ${change.sourceTime.toISOString()} is older than the applied ${existing.sourceUpdatedAt.toISOString()}`,
+    };
+  }
+  if (!existing && change.erase) {
+    return { outcome: 'ignored', reason: 'nothing stored to erase' };
+  }
+
+  const id = entitlementId(change.source, change.externalId);
+  const subject: Subject | null = change.erase ? null : effectiveSubject(change, input.linkedSubjectKey);
+  const next: EntitlementRecord = {
+    id,
+    source: change.source,
+    externalId: change.externalId,
+    subject,
+    product: change.product?.product ?? existing?.product ?? '',
+    plan: change.product ? change.product.plan : (existing?.plan ?? null),
+    providerProduct: change.product?.providerProduct ?? existing?.providerProduct ?? '',
+    providerPlan: change.product ? change.product.providerPlan : (existing?.providerPlan ?? null),
+    pendingPlan: pick(change.pendingPlan, existing?.pendingPlan ?? null),
+    status: change.status,
+    active: false,
+    providerState: change.providerState,
+    validFrom: pick(change.validFrom, existing?.validFrom ?? null),
+    validUntil: pick(change.validUntil, existing?.validUntil ?? null),
+    periodEnd: pick(change.periodEnd, existing?.periodEnd ?? null),
+    sourceUpdatedAt: change.sourceTime,
+    version: (existing?.version ?? 0) + 1,
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+    lastEvent: { key: change.eventKey, type: change.eventType, at: now },
+    details: change.erase ? {} : { ...(existing?.details ?? {}), ...(change.details ?? {}) },
+    erasedAt: change.erase ? now : null,
+  };
+  if (!next.product) {
+    return { outcome: 'invalid', reason: 'the first change of an entitlement must name its product' };
+  }
+  next.active = !change.erase && isActive(next, now);
+
+  const access = new Map<string, AccessSummary | null>();
+  const oldKey = existing?.subject?.key ?? null;
+  if (oldKey && oldKey !== subject?.key) {
+    access.set(oldKey, withoutEntry(input.accessByKey.get(oldKey) ?? null, oldKey, id, now, change.erase));
+  }
+  if (subject) {
+    access.set(subject.key, withEntry(input.accessByKey.get(subject.key) ?? null, subject.key, id, next, now));
+  }
+
+  const before = existing ? snapshot(existing) : null;
+  const after = snapshot(next);
+  return {
+    outcome: 'applied',
+    entitlement: next,
+    previous: existing,
+    history: {
+      eventKey: change.eventKey,
+      eventType: change.eventType,
+      source: change.source,
+      actor: change.actor,
+      at: now,
+      sourceTime: change.sourceTime,
+      before,
+      after,
+      subjectMoved: oldKey !== null && oldKey !== (subject?.key ?? null),
+    },
+    access,
+    accessChanged: !before || !sameSnapshot(before, after) || oldKey !== (subject?.key ?? null),
+  };
+}
+
+function pick<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+function snapshot(e: EntitlementRecord): Snapshot {
+  return {
+    status: e.status,
+    active: e.active,
+    product: e.product,
+    plan: e.plan,
+    validFrom: e.validFrom,
+    validUntil: e.validUntil,
+  };
+}
+
+function sameSnapshot(a: Snapshot, b: Snapshot): boolean {
+  return (
+    a.status === b.status &&
+    a.active === b.active &&
+    a.product === b.product &&
+    a.plan === b.plan &&
+    a.validFrom?.getTime() === b.validFrom?.getTime() &&
+    a.validUntil?.getTime() === b.validUntil?.getTime()
+  );
+}
+
+function emptySummary(subjectKey: string, now: Date): AccessSummary {
+  return { subjectKey, entitlements: {}, products: [], version: 0, updatedAt: now };
+}
+
+function rebuilt(base: AccessSummary, entitlements: Record<string, AccessEntry>, now: Date): AccessSummary {
+  const products = [...new Set(Object.values(entitlements).map((e) => e.product))].sort();
+  return { subjectKey: base.subjectKey, entitlements, products, version: base.version + 1, updatedAt: now };
+}
+
+function withEntry(
+  current: AccessSummary | null,
+  key: string,
+  id: string,
+  e: EntitlementRecord,
+  now: Date,
+): AccessSummary {
+  const base = current ?? emptySummary(key, now);
+  const entitlements = { ...base.entitlements };
+  if (e.active) {
+    entitlements[id] = {
+      source: e.source,
+      product: e.product,
+      plan: e.plan,
+      status: e.status,
+      validFrom: e.validFrom,
+      validUntil: e.validUntil,
+    };
+  } else {
+    delete entitlements[id];
+  }
+  return rebuilt(base, entitlements, now);
+}
+
+function withoutEntry(
+  current: AccessSummary | null,
+  key: string,
+  id: string,
+  now: Date,
+  erase: boolean | undefined,
+): AccessSummary | null {
+  const base = current ?? emptySummary(key, now);
+  const entitlements = { ...base.entitlements };
+  delete entitlements[id];
+  // Erasing the last entitlement of a subject deletes its access document: it is personal data.
+  if (erase && Object.keys(entitlements).length === 0) return null;
+  return rebuilt(base, entitlements, now);
+}

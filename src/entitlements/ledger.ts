@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { AppLogger } from '../common/logging/app-logger.js';
+import { Clock } from './clock.js';
+import type { EntitlementChange, Outcome } from './entitlement.js';
+import { EntitlementStore } from './entitlement-store.js';
+import type { InboundEvent, LedgerResult } from './inbound-event.js';
+
+/**
+ * The one place where entitlements change. Every source ends here with a normalized change;
+ * the store applies it exactly once, in source-time order, together with the access summary.
+ * Transient store failures surface as `TransientError` (the caller nacks or answers 503).
+ */
+@Injectable()
+export class Ledger {
+  constructor(
+    private readonly store: EntitlementStore,
+    private readonly clock: Clock,
+    private readonly logger: AppLogger,
+  ) {}
+
+  async apply(change: EntitlementChange, event: InboundEvent): Promise<LedgerResult> {
+    const result = await this.store.applyChange(change, event, this.clock.now());
+    this.logger.info('entitlement change', {
+      source: change.source,
+      eventKey: event.eventKey,
+      eventType: event.eventType,
+      outcome: result.outcome,
+      entitlementId: result.entitlementId,
+      reason: result.reason,
+    });
+    return result;
+  }
+
+  /** Record an event that changes nothing (`ignored`), could not be understood (`invalid`) or could not be carried out (`failed`). */
+  async record(event: InboundEvent, outcome: Exclude<Outcome, 'applied' | 'stale' | 'duplicate'>, reason: string): Promise<LedgerResult> {
+    const result = await this.store.recordEvent(event, outcome, reason, this.clock.now());
+    const log = outcome === 'ignored' ? this.logger.info.bind(this.logger) : this.logger.warning.bind(this.logger);
+    log('inbound event recorded', { source: event.source, eventKey: event.eventKey, eventType: event.eventType, outcome: result.outcome, reason });
+    return result;
+  }
+}

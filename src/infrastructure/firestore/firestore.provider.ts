@@ -1,0 +1,11 @@
+import { Firestore } from '@google-cloud/firestore';
+import { AppConfig } from '../../config/app-config.js';
+
+export function createFirestore(config: AppConfig): Firestore {
+  // The SDK connects to FIRESTORE_EMULATOR_HOST itself when it is set (tests, local run).
+  return new Firestore({
+    projectId: config.env.GOOGLE_CLOUD_PROJECT,
+    databaseId: config.env.FIRESTORE_DATABASE_ID,
+    ignoreUndefinedProperties: true,
+  });
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { bootstrap } from '../../src/bootstrap.js';
+import { AppLogger } from '../../src/common/logging/app-logger.js';
+import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { Clock } from '../../src/entitlements/clock.js';
+
+/** A project id of its own per suite: the emulators keep projects apart, so suites never share data. */
+export function uniqueProjectId(prefix = 'test'): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+export function testConfig(env: Record<string, string | undefined> = {}): AppConfig {
+  return loadConfig({
+    GOOGLE_CLOUD_PROJECT: uniqueProjectId(),
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    CONFIG_DIR: 'config',
+    ...env,
+  });
+}
+
+/** Logger that keeps lines in memory (assertions on logs, quiet test output). */
+export function memoryLogger(level: 'debug' | 'info' | 'warn' | 'error' = 'warn'): { logger: AppLogger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return {
+    logger: new AppLogger(level, sink),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+export class TestClock extends Clock {
+  constructor(private current = new Date()) {
+    super();
+  }
+  now(): Date {
+    return new Date(this.current);
+  }
+  set(date: Date): void {
+    this.current = new Date(date);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export interface RunningApp {
+  app: NestExpressApplication;
+  url: string;
+  config: AppConfig;
+  close(): Promise<void>;
+}
+
+/** The real `bootstrap()` listening on a free loopback port: tests speak real HTTP to it. */
+export async function startApp(options: { config?: AppConfig; clock?: Clock; logger?: AppLogger } = {}): Promise<RunningApp> {
+  const config = options.config ?? testConfig();
+  const app = await bootstrap({ config, clock: options.clock, logger: options.logger ?? memoryLogger().logger });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://127.0.0.1:${address.port}`, config, close: () => app.close() };
+}

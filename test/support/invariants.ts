@@ -1,0 +1,36 @@
+import type { Firestore } from '@google-cloud/firestore';
+import { fromFirestore } from '../../src/infrastructure/firestore/firestore-values.js';
+import type { AccessSummary, EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
+
+/**
+ * Scans every entitlement and access document: for each subject, the access summary must list
+ * exactly the subject's active entitlements, with their product. Returns the disagreements.
+ */
+export async function accessInvariantViolations(db: Firestore): Promise<string[]> {
+  const [entitlements, access] = await Promise.all([db.collection('entitlements').get(), db.collection('access').get()]);
+  const expected = new Map<string, Map<string, string>>();
+  for (const doc of entitlements.docs) {
+    const e = fromFirestore<EntitlementRecord>(doc.data());
+    if (!e.active || !e.subject) continue;
+    const bySubject = expected.get(e.subject.key) ?? new Map<string, string>();
+    bySubject.set(e.id, e.product);
+    expected.set(e.subject.key, bySubject);
+  }
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const doc of access.docs) {
+    const summary = fromFirestore<AccessSummary>(doc.data());
+    seen.add(summary.subjectKey);
+    const want = expected.get(summary.subjectKey) ?? new Map<string, string>();
+    const got = new Map(Object.entries(summary.entitlements).map(([id, e]) => [id, e.product]));
+    const wantIds = [...want.keys()].sort().join(',');
+    const gotIds = [...got.keys()].sort().join(',');
+    if (wantIds !== gotIds) problems.push(`${summary.subjectKey}: summary lists [${gotIds}], active are [${wantIds}]`);
+    const products = [...new Set(want.values())].sort().join(',');
+    if (products !== [...summary.products].sort().join(',')) {
+      problems.push(`${summary.subjectKey}: products [${summary.products.join(',')}] but active products [${products}]`);
+    }
+  }
+  for (const key of expected.keys()) if (!seen.has(key)) problems.push(`${key}: active entitlements but no access document`);
+  return problems;
+}

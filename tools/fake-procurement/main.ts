@@ -1,0 +1,46 @@
+/**
+ * Runs the fake Procurement API as a process:
+ *   node dist/tools/fake-procurement/main.js [--port 8089] [--host 127.0.0.1] [--provider demo-provider ...]
+ * The provider defaults to MARKETPLACE_PROVIDER_ID, then `demo-provider`. Stops on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_PROVIDER_ID, startFakeProcurement } from './server.js';
+
+const DEFAULT_PORT = 8089;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: String(DEFAULT_PORT) },
+      host: { type: 'string', default: '127.0.0.1' },
+      provider: { type: 'string', multiple: true },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port must be a TCP port, got "${values.port}"`);
+  }
+  const providerIds = values.provider ?? [process.env['MARKETPLACE_PROVIDER_ID'] || DEFAULT_PROVIDER_ID];
+
+  const fake = await startFakeProcurement({ port, host: values.host, providerIds });
+  console.log(`fake Procurement API listening on ${fake.url} for providers ${providerIds.join(', ')}`);
+  console.log(`  client rootUrl: ${fake.url}/   control API: ${fake.url}/__control/`);
+
+  const stop = (signal: string): void => {
+    console.log(`${signal}: stopping fake Procurement API`);
+    fake.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
