@@ -1,0 +1,18 @@
+import { describe, expect, it } from '@jest/globals';
+import { hmacSha256Hex, matchesAnyKey, safeEqualHex } from './hmac.js';
+
+describe('hmac', () => {
+  it('should accept the signature under either rotation key and refuse others', () => {
+    const sig = hmacSha256Hex('new-key-0123456789', 'body');
+    expect(matchesAnyKey(sig, ['old-key-0123456789', 'new-key-0123456789'], 'body')).toBe(true);
+    expect(matchesAnyKey(sig, ['old-key-0123456789'], 'body')).toBe(false);
+  });
+
+  it('should refuse signatures of the wrong length or alphabet without throwing', () => {
+    const sig = hmacSha256Hex('k', 'b');
+    expect(safeEqualHex(sig.slice(2), sig)).toBe(false);
+    expect(safeEqualHex(`zz${sig.slice(2)}`, sig)).toBe(false);
+    expect(safeEqualHex('', sig)).toBe(false);
+    expect(safeEqualHex(sig.toUpperCase(), sig)).toBe(true);
+  });
+});
