@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config.js';
 import { Clock } from './entitlements/clock.js';
 import { EntitlementsModule } from './entitlements/entitlements.module.js';
 import { FirestoreModule } from './infrastructure/firestore/firestore.module.js';
+import { MarketplaceModule } from './marketplace/marketplace.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 export interface AppModuleOptions {
@@ -37,7 +38,7 @@ export class AppModule {
   static register(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.register(options), FirestoreModule, EntitlementsModule, WebhooksModule],
+      imports: [CoreModule.register(options), FirestoreModule, EntitlementsModule, MarketplaceModule, WebhooksModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

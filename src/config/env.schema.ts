@@ -30,6 +30,10 @@ export const envSchema = z
     MARKETPLACE_PROVIDER_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a Marketplace provider id').optional(),
     MARKETPLACE_SUBSCRIPTION: z.string().min(1).optional(),
     PROCUREMENT_ROOT_URL: url.optional(),
+    /** Static bearer token instead of Application Default Credentials: only for the local fake. */
+    PROCUREMENT_STATIC_TOKEN: z.string().min(1).optional(),
+    /** Google's OIDC keys for push tokens; pinned, overridable for the local issuer in tests. */
+    GOOGLE_OIDC_JWKS_URL: url.default('https://www.googleapis.com/oauth2/v3/certs'),
     PUSH_AUDIENCE: z.string().min(1).optional(),
     PUSH_SERVICE_ACCOUNT: z.email().optional(),
 
@@ -42,6 +46,13 @@ export const envSchema = z
   .superRefine((env, ctx) => {
     if (env.PUSH_AUDIENCE && !env.PUSH_SERVICE_ACCOUNT) {
       ctx.addIssue({ code: 'custom', path: ['PUSH_SERVICE_ACCOUNT'], message: 'required when PUSH_AUDIENCE is set' });
+    }
+    if (env.PROCUREMENT_STATIC_TOKEN && !env.PROCUREMENT_ROOT_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PROCUREMENT_STATIC_TOKEN'],
+        message: 'only allowed with PROCUREMENT_ROOT_URL (a local fake), never against Google',
+      });
     }
     if ((env.MARKETPLACE_SUBSCRIPTION || env.PUSH_AUDIENCE) && !env.MARKETPLACE_PROVIDER_ID) {
       ctx.addIssue({
@@ -56,6 +67,7 @@ export type Env = z.infer<typeof envSchema>;
 
 /** Names whose values never appear in logs or error messages. */
 export const SECRET_ENV = [
+  'PROCUREMENT_STATIC_TOKEN',
   'PURCHASELY_SECRETS',
   'EASYCART_SIGNING_KEYS',
   'EASYCART_URL_TOKEN',

@@ -8,6 +8,8 @@ export abstract class EntitlementStore {
   abstract applyChange(change: EntitlementChange, event: InboundEvent, now: Date): Promise<LedgerResult>;
   /** Record an event that changes no entitlement (ignored, invalid, failed); a repeat of a final record is a duplicate. */
   abstract recordEvent(event: InboundEvent, outcome: Outcome, reason: string, now: Date): Promise<LedgerResult>;
+  /** The recorded outcome of an inbound event, or null if it was never recorded. */
+  abstract getEventOutcome(source: string, eventKey: string): Promise<Outcome | null>;
   abstract getEntitlement(id: string): Promise<EntitlementRecord | null>;
   abstract getAccess(subjectKey: string): Promise<AccessSummary | null>;
   /** Cheap round trip for readiness. */

@@ -9,6 +9,7 @@ export const COLLECTIONS = {
   events: 'events',
   audit: 'audit',
   outbox: 'outbox',
+  actions: 'actions',
 } as const;
 
 const SAFE_ID = /^[A-Za-z0-9._:@+=-]{1,400}$/;

@@ -2,25 +2,30 @@ import { Firestore } from '@google-cloud/firestore';
 import { Global, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { EntitlementStore } from '../../entitlements/entitlement-store.js';
+import { MarketplaceStore } from '../../marketplace/marketplace-store.js';
 import { FirestoreEntitlementStore } from './firestore-entitlement-store.js';
+import { FirestoreMarketplaceStore } from './firestore-marketplace-store.js';
 import { createFirestore } from './firestore.provider.js';
+import { TransactionRunner } from './transaction-runner.js';
 
 @Global()
 @Module({
   providers: [
     { provide: Firestore, useFactory: createFirestore, inject: [AppConfig] },
+    TransactionRunner,
     { provide: EntitlementStore, useClass: FirestoreEntitlementStore },
+    { provide: MarketplaceStore, useClass: FirestoreMarketplaceStore },
   ],
-  exports: [Firestore, EntitlementStore],
+  exports: [Firestore, EntitlementStore, MarketplaceStore, TransactionRunner],
 })
 export class FirestoreModule implements OnApplicationShutdown {
   constructor(
     private readonly db: Firestore,
-    private readonly store: EntitlementStore,
+    private readonly runner: TransactionRunner,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.store instanceof FirestoreEntitlementStore) await this.store.drain();
+    await this.runner.drain();
     await this.db.terminate();
   }
 }

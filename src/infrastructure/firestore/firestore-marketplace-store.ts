@@ -1,0 +1,119 @@
+import { Firestore, Timestamp } from '@google-cloud/firestore';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config.js';
+import { isFinalOutcome } from '../../entitlements/ledger-plan.js';
+import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
+import {
+  MarketplaceStore,
+  type AccountMirror,
+  type AccountRecord,
+  type ActionKind,
+} from '../../marketplace/marketplace-store.js';
+import { COLLECTIONS, documentId } from './collections.js';
+import { eventRef, priorOutcome, writeEventRecord } from './event-records.js';
+import { fromFirestore } from './firestore-values.js';
+import { AlreadyExists, TransactionRunner } from './transaction-runner.js';
+
+@Injectable()
+export class FirestoreMarketplaceStore extends MarketplaceStore {
+  private readonly retentionMs: number;
+
+  constructor(
+    private readonly db: Firestore,
+    private readonly runner: TransactionRunner,
+    config: AppConfig,
+  ) {
+    super();
+    this.retentionMs = config.env.EVENT_RETENTION_DAYS * 86_400_000;
+  }
+
+  async applyAccount(mirror: AccountMirror, event: InboundEvent, now: Date): Promise<LedgerResult> {
+    const ref = this.accountRef(mirror.accountId);
+    try {
+      return await this.runner.run(`account ${mirror.accountId}`, [`acct:${mirror.accountId}`], async (tx) => {
+        const evRef = eventRef(this.db, event);
+        const [evSnap, snap] = await tx.getAll(evRef, ref);
+        const prior = priorOutcome(evSnap);
+        if (prior && isFinalOutcome(prior.outcome)) return { outcome: 'duplicate' };
+        const existing = snap?.exists ? fromFirestore<AccountRecord>(snap.data()) : null;
+        const stale = existing && mirror.sourceUpdatedAt.getTime() < existing.sourceUpdatedAt.getTime();
+        const outcome = stale ? 'stale' : 'applied';
+        writeEventRecord(tx, evRef, evSnap, { event, outcome, now, retentionMs: this.retentionMs });
+        if (!stale) {
+          tx.set(
+            ref,
+            {
+              ...mirror,
+              createdAt: existing?.createdAt ?? now,
+              updatedAt: now,
+              version: (existing?.version ?? 0) + 1,
+            },
+            { merge: true },
+          );
+        }
+        return { outcome };
+      });
+    } catch (error) {
+      if (error instanceof AlreadyExists) return { outcome: 'duplicate' };
+      throw error;
+    }
+  }
+
+  async getAccount(accountId: string): Promise<AccountRecord | null> {
+    const snap = await this.accountRef(accountId).get();
+    return snap.exists ? fromFirestore<AccountRecord>(snap.data()) : null;
+  }
+
+  async eraseAccount(accountId: string, event: InboundEvent, now: Date): Promise<LedgerResult> {
+    try {
+      return await this.runner.run(`erase account ${accountId}`, [`acct:${accountId}`], async (tx) => {
+        const evRef = eventRef(this.db, event);
+        const evSnap = await tx.get(evRef);
+        const prior = priorOutcome(evSnap);
+        if (prior && isFinalOutcome(prior.outcome)) return { outcome: 'duplicate' };
+        writeEventRecord(tx, evRef, evSnap, { event, outcome: 'applied', now, retentionMs: this.retentionMs });
+        tx.delete(this.accountRef(accountId));
+        return { outcome: 'applied' };
+      });
+    } catch (error) {
+      if (error instanceof AlreadyExists) return { outcome: 'duplicate' };
+      throw error;
+    }
+  }
+
+  async entitlementIdsOfAccount(accountId: string): Promise<string[]> {
+    const snap = await this.db
+      .collection(COLLECTIONS.entitlements)
+      .where('details.marketplace.accountId', '==', accountId)
+      .select()
+      .get();
+    return snap.docs.map((d) => d.id);
+  }
+
+  async claimAction(key: string, kind: ActionKind, leaseMs: number, now: Date): Promise<boolean> {
+    const ref = this.db.collection(COLLECTIONS.actions).doc(documentId(key));
+    return this.runner.run(`claim ${key}`, [`act:${key}`], async (tx) => {
+      const snap = await tx.get(ref);
+      if (snap.exists) {
+        const done = snap.get('completedAt') !== undefined && snap.get('completedAt') !== null;
+        const leaseUntil = (snap.get('leaseUntil') as Timestamp | undefined)?.toMillis() ?? 0;
+        // Done is done; an unexpired claim belongs to another delivery still at work.
+        if (done || leaseUntil > now.getTime()) return false;
+      }
+      tx.set(ref, { key, kind, claimedAt: now, leaseUntil: Timestamp.fromMillis(now.getTime() + leaseMs), completedAt: null });
+      return true;
+    });
+  }
+
+  async completeAction(key: string, result: Record<string, unknown>, now: Date): Promise<void> {
+    await this.db.collection(COLLECTIONS.actions).doc(documentId(key)).set({ completedAt: now, result }, { merge: true });
+  }
+
+  async releaseAction(key: string): Promise<void> {
+    await this.db.collection(COLLECTIONS.actions).doc(documentId(key)).delete();
+  }
+
+  private accountRef(accountId: string) {
+    return this.db.collection(COLLECTIONS.accounts).doc(documentId(accountId));
+  }
+}

@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+
+export type ApprovalMode = 'auto' | 'manual';
+
+/**
+ * `config/policy.yaml` → marketplace.approvals: per product (the product's own name) and plan,
+ * whether the service approves by itself or waits for an admin. The most specific rule wins:
+ * plan, then the product's default, then the global default.
+ */
+@Injectable()
+export class ApprovalPolicy {
+  constructor(private readonly config: AppConfig) {}
+
+  forEntitlement(product: string, plan: string | null): ApprovalMode {
+    return this.pick(product, plan, 'entitlement');
+  }
+
+  /** For a plan change, the rule of the plan being switched to. */
+  forPlanChange(product: string, newPlan: string | null): ApprovalMode {
+    return this.pick(product, newPlan, 'planChange');
+  }
+
+  get approveAccountOnVerifiedToken(): boolean {
+    return this.config.policy.marketplace.signup.approveOnVerifiedToken;
+  }
+
+  private pick(product: string, plan: string | null, what: 'entitlement' | 'planChange'): ApprovalMode {
+    const approvals = this.config.policy.marketplace.approvals;
+    const rules = approvals.products[product];
+    return (plan !== null ? rules?.plans?.[plan]?.[what] : undefined) ?? rules?.default?.[what] ?? approvals.default[what];
+  }
+}

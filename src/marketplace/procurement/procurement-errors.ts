@@ -1,0 +1,60 @@
+/** What a Procurement API failure means to us, whatever the transport said. */
+export type ProcurementErrorKind =
+  | 'failed_precondition'
+  | 'not_found'
+  | 'permission_denied'
+  | 'invalid_argument'
+  | 'unauthenticated'
+  | 'transient';
+
+export class ProcurementError extends Error {
+  constructor(
+    readonly kind: ProcurementErrorKind,
+    message: string,
+    readonly httpStatus?: number,
+    readonly grpcStatus?: string,
+  ) {
+    super(message);
+    this.name = 'ProcurementError';
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'transient';
+  }
+}
+
+const BY_GRPC: Record<string, ProcurementErrorKind> = {
+  FAILED_PRECONDITION: 'failed_precondition',
+  NOT_FOUND: 'not_found',
+  PERMISSION_DENIED: 'permission_denied',
+  INVALID_ARGUMENT: 'invalid_argument',
+  UNAUTHENTICATED: 'unauthenticated',
+  RESOURCE_EXHAUSTED: 'transient',
+  UNAVAILABLE: 'transient',
+  INTERNAL: 'transient',
+  DEADLINE_EXCEEDED: 'transient',
+  ABORTED: 'transient',
+};
+
+const BY_HTTP: Record<number, ProcurementErrorKind> = {
+  400: 'invalid_argument',
+  401: 'unauthenticated',
+  403: 'permission_denied',
+  404: 'not_found',
+  409: 'failed_precondition',
+};
+
+/** Maps a Gaxios error (Google's JSON error body in `response.data.error`) or a network failure. */
+export function toProcurementError(error: unknown, what: string): ProcurementError {
+  if (error instanceof ProcurementError) return error;
+  const e = error as { response?: { status?: number; data?: unknown }; code?: unknown; message?: string };
+  const status = e.response?.status;
+  if (status === undefined) {
+    return new ProcurementError('transient', `${what}: network error (${String(e.code ?? e.message ?? 'unknown')})`);
+  }
+  const body = (e.response?.data as { error?: { status?: string; message?: string } } | undefined)?.error;
+  const grpc = body?.status;
+  const kind =
+    (grpc && BY_GRPC[grpc]) || (status === 429 || status >= 500 ? 'transient' : (BY_HTTP[status] ?? 'invalid_argument'));
+  return new ProcurementError(kind, `${what}: ${status} ${grpc ?? ''} ${body?.message ?? ''}`.trim(), status, grpc);
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { Controller, Headers, HttpCode, Param, Post, Req, type RawBodyRequest } from '@nestjs/common';
+import type { Request } from 'express';
+import { AppError } from '../../common/errors/app-error.js';
+import { AppLogger } from '../../common/logging/app-logger.js';
+import { withLogContext } from '../../common/logging/log-context.js';
+import { AppConfig } from '../../config/app-config.js';
+import { Catalog } from '../../entitlements/catalog.js';
+import { Clock } from '../../entitlements/clock.js';
+import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
+import { WebhookIntake } from '../common/webhook-intake.js';
+import { mapEasyCart, type MappedEasyCart } from './easycart.mapper.js';
+import { verifyEasyCartRequest, type EasyCartCredentials, type EasyCartVerdict } from './easycart.signature.js';
+
+export interface EasyCartAnswer {
+  outcome: LedgerResult['outcome'];
+  eventKey: string;
+  results: LedgerResult[];
+}
+
+/**
+ * `POST /webhooks/easycart` (signed with `X-Webhook-Signature`) and `POST /webhooks/easycart/:token`
+ * (stores without a signing key). Every request ends in the event ledger, refused ones included.
+ */
+@Controller('webhooks/easycart')
+export class EasyCartController {
+  private readonly credentials: EasyCartCredentials;
+
+  constructor(
+    private readonly intake: WebhookIntake,
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+    private readonly logger: AppLogger,
+    config: AppConfig,
+  ) {
+    this.credentials = { signingKeys: config.env.EASYCART_SIGNING_KEYS ?? [], urlToken: config.env.EASYCART_URL_TOKEN };
+  }
+
+  @Post()
+  @HttpCode(200)
+  receive(
+    @Req() req: RawBodyRequest<Request>,
+    @Headers('x-webhook-signature') signature: string | undefined,
+  ): Promise<EasyCartAnswer> {
+    return this.handle(req, signature, undefined);
+  }
+
+  @Post(':token')
+  @HttpCode(200)
+  receiveWithToken(
+    @Req() req: RawBodyRequest<Request>,
+    @Headers('x-webhook-signature') signature: string | undefined,
+    @Param('token') token: string,
+  ): Promise<EasyCartAnswer> {
+    return this.handle(req, signature, token);
+  }
+
+  private async handle(req: RawBodyRequest<Request>, signature: string | undefined, pathToken: string | undefined) {
+    const raw = req.rawBody ?? Buffer.alloc(0);
+    const body = parseJson(raw);
+    const verdict = verifyEasyCartRequest(this.credentials, {
+      signature,
+      pathToken,
+      rawBody: raw,
+      compactBody: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!verdict.ok) {
+      await this.reject(`unverified:${sha256(raw)}`, claimedEvent(body), raw, `refused: ${verdict.problem}`);
+      throw refusal(verdict.problem);
+    }
+    if (body === undefined) {
+      const error = new AppError('validation_failed', 'Invalid payload: (body): must be a JSON object', {
+        fields: [{ field: '(body)', problem: 'must be a JSON object' }],
+      });
+      await this.reject(`malformed:${sha256(raw)}`, 'unknown', raw, error.message);
+      throw error;
+    }
+
+    let result: MappedEasyCart;
+    try {
+      result = mapEasyCart(body, { resolve: (...args) => this.catalog.resolve(...args), receivedAt: this.clock.now() });
+    } catch (error) {
+      if (error instanceof AppError) await this.reject(`malformed:${sha256(raw)}`, claimedEvent(body), raw, error.message);
+      throw error;
+    }
+    const event = this.inbound(result.eventKey, result.eventType, raw);
+    const intake = await withLogContext({ source: 'easycart', eventKey: result.eventKey }, () =>
+      this.intake.accept(event, result.mapped),
+    );
+    return { outcome: intake.outcome, eventKey: result.eventKey, results: intake.results };
+  }
+
+  private inbound(eventKey: string, eventType: string, raw: Buffer): InboundEvent {
+    return { source: 'easycart', eventKey, eventType, transport: { kind: 'webhook' }, raw: raw.toString('utf8') };
+  }
+
+  /** Records a refused request; the refusal stands even if the ledger cannot be written. */
+  private async reject(eventKey: string, eventType: string, raw: Buffer, reason: string): Promise<void> {
+    try {
+      await this.intake.reject(this.inbound(eventKey, eventType, raw), reason);
+    } catch (error) {
+      this.logger.warning('could not record a refused EasyCart request', { eventKey, reason, error });
+    }
+  }
+}
+
+function refusal(problem: Exclude<EasyCartVerdict, { ok: true }>['problem']): AppError {
+  if (problem === 'not_configured') {
+    // Never accept unsigned deliveries: without a key or a URL token the endpoint is off.
+    return new AppError('not_found', 'EasyCart webhooks are not enabled on this service');
+  }
+  const what = problem === 'missing_token' || problem === 'bad_token' ? 'token' : 'signature';
+  return new AppError('unauthenticated', `Invalid or missing webhook ${what}`);
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    const value: unknown = JSON.parse(raw.toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `event` an unverified or malformed body claims, for the ledger record only. */
+function claimedEvent(body: unknown): string {
+  const event = (body as { event?: unknown } | undefined)?.event;
+  return typeof event === 'string' && event ? event.slice(0, 64) : 'unknown';
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import type { CatalogResult } from '../../entitlements/catalog.js';
+import type { EntitlementChange, Source } from '../../entitlements/entitlement.js';
+import { emailSubject } from '../../entitlements/subject.js';
+import type { Mapped } from '../common/webhook-intake.js';
+import { parseBody } from '../common/zod-body.js';
+import {
+  easyCartAccessSchema,
+  easyCartEnvelopeSchema,
+  type EasyCartAccessEvent,
+  type EasyCartAction,
+} from './easycart.schema.js';
+
+/**
+ * EasyCart events and what they do. Access is granted on `product_assigned` only (EasyCart sends
+ * it for every sale, to the assignee); the order-level events are kept as records.
+ */
+export const EASYCART_EVENTS: Readonly<Record<string, EasyCartAction | { ignored: string }>> = {
+  product_assigned: 'grant',
+  subscription_plan_changed: 'plan_change',
+  product_access_expiring: 'expiring',
+  product_access_expired: 'expire',
+  subscription_expired: 'expire',
+  subscription_deleted: 'revoke',
+  subscription_canceled: 'cancel_at_period_end',
+  // UK spelling, seen from the Easytools API by the open-source WordPress integration.
+  subscription_cancelled: 'cancel_at_period_end',
+  subscription_renewed: 'renew',
+  subscription_resumed: 'renew',
+  single_product_bought: { ignored: 'order record: access is granted on product_assigned' },
+  subscription_created: { ignored: 'order record: access is granted on product_assigned' },
+  subscription_renewal_failed: { ignored: 'failed charge: access continues until EasyCart expires it' },
+  subscription_renewal_upcoming: { ignored: 'notice only' },
+  customer_data_changed: { ignored: 'notice only: entitlements keep the assignee e-mail they were granted to' },
+};
+
+export interface EasyCartContext {
+  resolve: (source: Source, providerProduct: string, providerPlan: string | null) => CatalogResult;
+  /** When the request arrived: the event time of payloads without `timestamp`. */
+  receivedAt: Date;
+}
+
+export interface MappedEasyCart {
+  eventKey: string;
+  eventType: string;
+  mapped: Mapped;
+}
+
+/**
+ * A verified EasyCart payload (parsed JSON) → what the ledger should do with it. Throws the
+ * 400 `AppError` of `parseBody` when a field we need is missing or malformed.
+ */
+export function mapEasyCart(body: unknown, ctx: EasyCartContext): MappedEasyCart {
+  const { event } = parseBody(easyCartEnvelopeSchema, body);
+  const meaning = Object.hasOwn(EASYCART_EVENTS, event) ? EASYCART_EVENTS[event]! : undefined;
+  if (meaning === undefined || typeof meaning === 'object') {
+    return {
+      eventKey: bodyKey(body),
+      eventType: event,
+      mapped: { kind: 'ignored', reason: meaning?.ignored ?? `unknown EasyCart event "${event}"` },
+    };
+  }
+  const payload = parseBody(easyCartAccessSchema(meaning), body);
+  const eventKey = easyCartEventKey(payload, body);
+  const resolved = ctx.resolve('easycart', payload.productCode, payload.planCode);
+  if (!resolved.ok) return { eventKey, eventType: event, mapped: { kind: 'invalid', reason: resolved.reason } };
+
+  const sourceTime = payload.time ?? ctx.receivedAt;
+  const base: EntitlementChange = {
+    source: 'easycart',
+    eventKey,
+    eventType: event,
+    sourceTime,
+    externalId: easyCartExternalId(payload),
+    subject: emailSubject(payload.email),
+    product: resolved.ref,
+    status: 'active',
+    providerState: event,
+    actor: { type: 'provider', id: 'easycart' },
+    details: {
+      easycart: {
+        orderUuid: payload.orderUuid,
+        orderId: payload.orderId,
+        buyerEmail: payload.buyerEmail?.toLowerCase() ?? null,
+        productName: payload.productName,
+        priceName: payload.priceName,
+        subscriptionId: payload.subscriptionId,
+      },
+    },
+  };
+  return { eventKey, eventType: event, mapped: { kind: 'changes', changes: [changeFor(meaning, payload, base)] } };
+}
+
+function changeFor(action: EasyCartAction, p: EasyCartAccessEvent, base: EntitlementChange): EntitlementChange {
+  switch (action) {
+    case 'grant':
+      // Open-ended unless the price takes access away after N days or cycles (`expiration_date`).
+      return { ...base, validFrom: base.sourceTime, validUntil: p.expirationDate, periodEnd: null };
+    case 'plan_change':
+      return base;
+    case 'expiring':
+      // Notice three days ahead: the end date is recorded, access is unchanged until then.
+      return { ...base, validUntil: p.expirationDate };
+    case 'expire':
+      return { ...base, status: 'expired', validUntil: p.expirationDate ?? base.sourceTime };
+    case 'revoke':
+      return { ...base, status: 'cancelled', validUntil: base.sourceTime };
+    case 'cancel_at_period_end':
+      // Cancelled in the customer panel: paid until the period end, access kept until then.
+      return {
+        ...base,
+        status: 'pending_cancellation',
+        periodEnd: p.periodEnd ?? undefined,
+        validUntil: p.periodEnd ?? undefined,
+      };
+    case 'renew':
+      // A paid renewal (or a resumed subscription) runs on: a pending cancellation's end is lifted.
+      return { ...base, periodEnd: null, validUntil: p.expirationDate };
+  }
+}
+
+/**
+ * Entitlement id within EasyCart: `<order_uuid>:<product code>:<assignee e-mail>`. Stable across
+ * a plan change (the plan is not part of it); one per assignee, so one order can give several
+ * people access. A product code with characters unsafe in a document id becomes `h-<sha256/16>`.
+ */
+export function easyCartExternalId(p: EasyCartAccessEvent): string {
+  return `${p.orderRef}:${safePart(p.productCode)}:${p.email.trim().toLowerCase()}`;
+}
+
+/**
+ * EasyCart sends no event id. The derived key is the SHA-256 (hex) of
+ * `["easycart", event, order, product code, e-mail, plan, timestamp]`, or of the compact body
+ * when there is no `timestamp` (payloads before 2025), so a redelivery is recognised.
+ */
+export function easyCartEventKey(p: EasyCartAccessEvent, body: unknown): string {
+  if (!p.time) return bodyKey(body);
+  return sha256(
+    JSON.stringify(['easycart', p.event, p.orderRef, p.productCode, p.email.toLowerCase(), p.planCode, p.time.toISOString()]),
+  );
+}
+
+function bodyKey(body: unknown): string {
+  return sha256(JSON.stringify(body));
+}
+
+function safePart(code: string): string {
+  return /^[A-Za-z0-9._@+=-]{1,100}$/.test(code) ? code : `h-${sha256(code).slice(0, 16)}`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}

@@ -1,0 +1,157 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../../common/errors/app-error.js';
+import { AppLogger } from '../../common/logging/app-logger.js';
+import { withLogContext } from '../../common/logging/log-context.js';
+import { AppConfig } from '../../config/app-config.js';
+import { Catalog } from '../../entitlements/catalog.js';
+import { Clock } from '../../entitlements/clock.js';
+import type { Outcome } from '../../entitlements/entitlement.js';
+import type { InboundEvent } from '../../entitlements/inbound-event.js';
+import { WebhookIntake } from '../common/webhook-intake.js';
+import { parseBody } from '../common/zod-body.js';
+import { mapPurchaselyEvent, purchaselyEventKey, rawBodyKey } from './purchasely.mapper.js';
+import { purchaselyEventSchema, type PurchaselyEvent } from './purchasely.schema.js';
+import { verifyPurchaselySignature, type PurchaselySignedRequest } from './purchasely.signature.js';
+
+export interface PurchaselyDelivery extends Omit<PurchaselySignedRequest, 'rawBody'> {
+  /** `undefined` when the body parser kept no raw body (a content type other than JSON or text). */
+  rawBody: Buffer | undefined;
+  /** Cloud Trace resource of the request, for the log lines of this delivery. */
+  trace?: string;
+}
+
+/** What the endpoint answers with 200: the ledger's outcome (Purchasely only needs the status). */
+export interface PurchaselyAck {
+  outcome: Outcome;
+  eventKey: string;
+  entitlementId?: string;
+  reason?: string;
+}
+
+/** Event type recorded when a body carries no usable `event_name`. */
+const UNKNOWN_EVENT = 'UNKNOWN';
+/**
+ * Prefix of the event-ledger key under which a request that failed verification is recorded: a
+ * forged request must never take, or overwrite, the record of the genuine event it names.
+ */
+export const UNVERIFIED_PREFIX = 'unverified:';
+
+/**
+ * One Purchasely delivery: verify, validate, map, hand to the ledger. Answers (through
+ * `AppError`) 503 when no secret is configured, 401 on a bad signature, 400 on a body that is not
+ * a Purchasely v3 event; everything the ledger decides (applied, duplicate, stale, ignored,
+ * invalid) is a 200. Store failures surface as TransientError (503) so Purchasely retries.
+ */
+@Injectable()
+export class PurchaselyWebhook {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly catalog: Catalog,
+    private readonly intake: WebhookIntake,
+    private readonly logger: AppLogger,
+  ) {}
+
+  handle(delivery: PurchaselyDelivery): Promise<PurchaselyAck> {
+    return withLogContext({ source: 'purchasely', trace: delivery.trace }, () => this.process(delivery));
+  }
+
+  private async process(delivery: PurchaselyDelivery): Promise<PurchaselyAck> {
+    const secrets = this.config.env.PURCHASELY_SECRETS ?? [];
+    if (!secrets.length) {
+      // 503, not 404: Purchasely keeps retrying (up to ~20 days) instead of dropping the event.
+      throw new AppError(
+        'unavailable',
+        'The Purchasely webhook is not configured on this service (PURCHASELY_SECRETS is not set)',
+      );
+    }
+    const { rawBody } = delivery;
+    if (!rawBody) throw new AppError('validation_failed', 'Invalid payload: (body): expected Content-Type: application/json');
+    const raw = rawBody.toString('utf8');
+    const json = parseJson(raw);
+
+    const verdict = verifyPurchaselySignature(
+      { ...delivery, rawBody },
+      {
+        secrets,
+        now: this.clock.now(),
+        toleranceSeconds: this.config.policy.webhooks.timestampToleranceSeconds,
+        allowDeprecated: this.config.env.PURCHASELY_ALLOW_DEPRECATED_SIGNATURES,
+      },
+    );
+    if (!verdict.ok) {
+      await this.recordUnverified(json, raw, verdict.reason);
+      throw new AppError('unauthenticated', `Purchasely signature rejected: ${verdict.reason}`);
+    }
+    if (verdict.scheme !== 'timestamp-body') {
+      this.logger.warning('Purchasely request accepted with a deprecated signature scheme', { scheme: verdict.scheme });
+    }
+
+    const payload = await this.validate(json, raw);
+    const eventKey = purchaselyEventKey(payload, raw);
+    return withLogContext({ eventKey }, async () => {
+      const mapped = mapPurchaselyEvent(payload, eventKey, {
+        resolve: (product, plan) => this.catalog.resolve('purchasely', product, plan),
+        sandbox: this.config.policy.webhooks.purchasely.sandbox,
+      });
+      const { outcome, results } = await this.intake.accept(this.inbound(eventKey, payload.event_name, raw), mapped);
+      const first = results[0];
+      return { outcome, eventKey, entitlementId: first?.entitlementId, reason: first?.reason };
+    });
+  }
+
+  /** Schema check of a verified body; a refusal is recorded `invalid` (replayable) before the 400. */
+  private async validate(json: unknown, raw: string): Promise<PurchaselyEvent> {
+    try {
+      if (json === undefined) throw new AppError('validation_failed', 'Invalid payload: (body): not JSON');
+      return parseBody(purchaselyEventSchema, json);
+    } catch (error) {
+      const { eventId, eventName } = looseFields(json);
+      await this.intake.reject(
+        this.inbound(eventId ?? rawBodyKey(raw), eventName ?? UNKNOWN_EVENT, raw),
+        (error as Error).message,
+      );
+      throw error;
+    }
+  }
+
+  /**
+   * A request that failed verification is recorded (raw, with the reason) when it names an
+   * event, under its own key. Best effort: the 401 is the answer whatever the store says.
+   */
+  private async recordUnverified(json: unknown, raw: string, reason: string): Promise<void> {
+    const { eventId, eventName } = looseFields(json);
+    if (!eventId) {
+      this.logger.info('unverified Purchasely request not recorded: no event_id', { reason });
+      return;
+    }
+    try {
+      await this.intake.reject(
+        this.inbound(`${UNVERIFIED_PREFIX}${eventId}`, eventName ?? UNKNOWN_EVENT, raw),
+        `signature rejected: ${reason}`,
+      );
+    } catch (error) {
+      this.logger.warning('could not record an unverified Purchasely request', { error });
+    }
+  }
+
+  private inbound(eventKey: string, eventType: string, raw: string): InboundEvent {
+    return { source: 'purchasely', eventKey, eventType, transport: { kind: 'webhook', id: eventKey }, raw };
+  }
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `event_id` and `event_name` of a body that did not pass the schema, when they look usable. */
+function looseFields(json: unknown): { eventId?: string; eventName?: string } {
+  if (!json || typeof json !== 'object') return {};
+  const { event_id: id, event_name: name } = json as Record<string, unknown>;
+  const usable = (v: unknown, max: number) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
+  return { eventId: usable(id, 256), eventName: usable(name, 100) };
+}

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MarketplaceEvents } from '../../src/marketplace/marketplace-events.service.js';
+import { accessInvariantViolations } from '../support/invariants.js';
+import { accessOf, entitlementWhere, eventually, PRODUCT, startMarketplaceStack, type MarketplaceStack } from '../support/marketplace.js';
+
+describe('Marketplace lifecycles through streaming pull', () => {
+  let stack: MarketplaceStack;
+
+  beforeAll(async () => {
+    stack = await startMarketplaceStack({ pull: true });
+  });
+  afterAll(() => stack.close());
+
+  const approveAccount = (accountId: string) =>
+    stack.app.app.get(MarketplaceEvents).approveAccount(accountId, {
+      source: 'gcp',
+      eventKey: `test-approve-${accountId}`,
+      eventType: 'ACCOUNT_APPROVE_REQUESTED',
+      transport: { kind: 'admin', id: 'test' },
+    });
+
+  async function approvedAccount(): Promise<string> {
+    const { accountId } = await stack.simulator.signUpAccount();
+    await approveAccount(accountId!);
+    return accountId!;
+  }
+
+  it('should take an auto-approved purchase from creation to active, plan change, cancellation and deletion', async () => {
+    const { simulator, store, fake } = stack;
+    const accountId = await approvedAccount();
+    const { entitlementId } = await simulator.buy({ accountId, product: PRODUCT, plan: 'pro' });
+    const id = entitlementId!;
+
+    await entitlementWhere(store, id, (e) => e.status === 'pending_approval');
+    await eventually(async () => fake.countCalls('entitlements.approve', id) === 1);
+    await simulator.activate(id);
+    const active = await entitlementWhere(store, id, (e) => e.status === 'active');
+    expect(active).toMatchObject({ active: true, product: 'demo', plan: 'pro', subject: { key: `gcp-account:${accountId}` } });
+    expect((await accessOf(store, accountId))?.entitlements[`gcp:${id}`]).toMatchObject({ product: 'demo', plan: 'pro' });
+
+    await simulator.changePlan(id, 'basic');
+    await eventually(async () => fake.countCalls('entitlements.approvePlanChange', id) === 1);
+    await simulator.completePlanChange(id);
+    await entitlementWhere(store, id, (e) => e.plan === 'basic' && e.status === 'active');
+    expect((await accessOf(store, accountId))?.entitlements[`gcp:${id}`]?.plan).toBe('basic');
+
+    await simulator.cancel(id, { atPeriodEnd: true });
+    const pending = await entitlementWhere(store, id, (e) => e.status === 'pending_cancellation');
+    expect(pending.active).toBe(true);
+    await simulator.endPeriod(id);
+    const cancelled = await entitlementWhere(store, id, (e) => e.status === 'cancelled');
+    expect(cancelled.active).toBe(false);
+    expect((await accessOf(store, accountId))?.entitlements ?? {}).toEqual({});
+
+    await simulator.deleteEntitlement(id);
+    const erased = await entitlementWhere(store, id, (e) => e.erasedAt !== null);
+    expect(erased).toMatchObject({ subject: null, details: {}, active: false });
+    expect(await accessOf(store, accountId)).toBeNull();
+    expect(fake.countCalls('entitlements.approve', id)).toBe(1);
+
+    await simulator.deleteAccount(accountId);
+    await eventually(async () => (await stack.db.collection('accounts').doc(accountId).get()).exists === false);
+    expect(await accessInvariantViolations(stack.db)).toEqual([]);
+  });
+
+  it('should leave a manual-policy purchase pending approval, with no approve call', async () => {
+    const accountId = await approvedAccount();
+    const { entitlementId } = await stack.simulator.buy({ accountId, product: PRODUCT, plan: 'enterprise' });
+    const e = await entitlementWhere(stack.store, entitlementId!, (x) => x.status === 'pending_approval');
+    expect(e.details).toMatchObject({ marketplace: { approval: 'awaiting_admin' } });
+    expect(e.active).toBe(false);
+    expect(stack.fake.countCalls('entitlements.approve', entitlementId)).toBe(0);
+  });
+
+  it('should park an entitlement bought before the account is approved, then approve it with the account', async () => {
+    const { entitlementId, accountId } = await stack.simulator.buy({ product: PRODUCT, plan: 'pro' });
+    const parked = await entitlementWhere(stack.store, entitlementId!, (x) => x.status === 'pending_approval');
+    expect(parked.details).toMatchObject({ marketplace: { approval: 'awaiting_account' } });
+    expect(stack.fake.countCalls('entitlements.approve', entitlementId)).toBe(0);
+    // Acked, not redelivered in a loop: the event ledger holds one applied record.
+    const events = await stack.db.collection('events').where('entitlementId', '==', `gcp:${entitlementId}`).get();
+    expect(events.docs.map((d) => d.get('outcome'))).toEqual(['applied']);
+
+    const result = await approveAccount(accountId!);
+    expect(result).toEqual({ approvedNow: true, entitlementsApproved: 1 });
+    expect(stack.fake.countCalls('accounts.approve', accountId)).toBe(1);
+    expect(stack.fake.countCalls('entitlements.approve', entitlementId)).toBe(1);
+    await expect(approveAccount(accountId!)).resolves.toEqual({ approvedNow: false, entitlementsApproved: 0 });
+    expect(stack.fake.countCalls('accounts.approve', accountId)).toBe(1);
+
+    await stack.simulator.activate(entitlementId!);
+    await entitlementWhere(stack.store, entitlementId!, (x) => x.active);
+  });
+
+  it('should keep two orders of the same product on one account as two independent entitlements', async () => {
+    const accountId = await approvedAccount();
+    const first = await stack.simulator.buy({ accountId, product: PRODUCT, plan: 'pro' });
+    const second = await stack.simulator.buy({ accountId, product: PRODUCT, plan: 'basic' });
+    for (const { entitlementId } of [first, second]) {
+      await eventually(async () => stack.fake.countCalls('entitlements.approve', entitlementId) === 1);
+      await stack.simulator.activate(entitlementId!);
+    }
+    await entitlementWhere(stack.store, first.entitlementId!, (e) => e.active);
+    await entitlementWhere(stack.store, second.entitlementId!, (e) => e.active);
+    const access = await accessOf(stack.store, accountId);
+    expect(Object.keys(access?.entitlements ?? {}).sort()).toEqual([`gcp:${first.entitlementId}`, `gcp:${second.entitlementId}`].sort());
+  });
+
+  it('should record a malformed message once as invalid and ack it', async () => {
+    const messageId = await stack.topic.publishMessage({ data: Buffer.from('{not json') });
+    const doc = await eventually(async () => {
+      const snap = await stack.db.collection('events').doc(`gcp:pubsub:${messageId}`).get();
+      return snap.exists ? snap : undefined;
+    });
+    expect(doc.get('outcome')).toBe('invalid');
+    expect(doc.get('reason')).toContain('not JSON');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await stack.db.collection('events').doc(`gcp:pubsub:${messageId}`).get()).get('attempts')).toBe(1);
+  });
+});
