@@ -107,6 +107,24 @@ export async function startEmulators(options = {}) {
   return { firestoreHost, pubsubHost, pids: children.map((c) => c.pid), stop };
 }
 
+/**
+ * One Firestore emulator on a given (or free) port, for tests that stop and restart it.
+ * @param {{ port?: number, timeoutMs?: number }} [options]
+ */
+export async function startFirestoreEmulator(options = {}) {
+  const { firestore } = binaries();
+  const port = options.port ?? (await freePort());
+  const host = `127.0.0.1:${port}`;
+  const child = launch('firestore', firestore, ['start', '--host=127.0.0.1', `--port=${port}`]);
+  try {
+    await waitUntilUp('Firestore', host, child, options.timeoutMs ?? 60_000);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+  return { host, port, stop: () => stopChild(child) };
+}
+
 async function stopChild(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));

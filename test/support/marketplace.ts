@@ -4,7 +4,7 @@ import { startFakeProcurement, type FakeProcurement } from '../../tools/fake-pro
 import { MarketplaceSimulator, pubsubPublisher } from '../../tools/simulator/simulator.js';
 import { EntitlementStore } from '../../src/entitlements/entitlement-store.js';
 import type { AccessSummary, EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
-import { startApp, testConfig, uniqueProjectId, type RunningApp } from './app.js';
+import { memoryLogger, startApp, testConfig, uniqueProjectId, type RunningApp } from './app.js';
 
 export const PROVIDER = 'demo-provider';
 export const PRODUCT = 'demo-product.endpoints.demo-entitlements.cloud.goog';
@@ -17,6 +17,7 @@ export interface MarketplaceStack {
   store: EntitlementStore;
   db: Firestore;
   projectId: string;
+  logLines: () => Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -39,7 +40,8 @@ export async function startMarketplaceStack(options: { pull: boolean; env?: Reco
     ...(options.pull ? { MARKETPLACE_SUBSCRIPTION: 'marketplace-sub' } : {}),
     ...options.env,
   });
-  const app = await startApp({ config });
+  const { logger, lines } = memoryLogger('info');
+  const app = await startApp({ config, logger });
   const simulator = new MarketplaceSimulator({ procurementUrl: fake.url, providerId: PROVIDER, publish: pubsubPublisher(topic) });
   return {
     fake,
@@ -49,6 +51,7 @@ export async function startMarketplaceStack(options: { pull: boolean; env?: Reco
     store: app.app.get(EntitlementStore),
     db: app.app.get(Firestore),
     projectId,
+    logLines: lines,
     async close() {
       await app.close();
       await fake.close();
@@ -62,7 +65,13 @@ export async function eventually<T>(check: () => Promise<T | undefined | false |
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
-    last = await check();
+    try {
+      last = await check();
+    } catch (error) {
+      last = `error: ${(error as Error).message}`;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
     if (last !== undefined && last !== false && last !== null) return last as T;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -73,11 +82,12 @@ export async function entitlementWhere(
   store: EntitlementStore,
   id: string,
   predicate: (e: EntitlementRecord) => boolean,
+  timeoutMs?: number,
 ): Promise<EntitlementRecord> {
   return eventually(async () => {
     const e = await store.getEntitlement(`gcp:${id}`);
     return e && predicate(e) ? e : undefined;
-  });
+  }, timeoutMs);
 }
 
 export async function accessOf(store: EntitlementStore, accountId: string): Promise<AccessSummary | null> {

@@ -14,7 +14,7 @@ import {
 import { COLLECTIONS, documentId, eventDocumentId } from './collections.js';
 import { eventRef, priorOutcome, writeEventRecord } from './event-records.js';
 import { fromFirestore } from './firestore-values.js';
-import { AlreadyExists, TransactionRunner, withDeadline } from './transaction-runner.js';
+import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
 
 @Injectable()
 export class FirestoreEntitlementStore extends EntitlementStore {
@@ -83,17 +83,17 @@ export class FirestoreEntitlementStore extends EntitlementStore {
   }
 
   async getEventOutcome(source: string, eventKey: string): Promise<Outcome | null> {
-    const snap = await this.db.collection(COLLECTIONS.events).doc(eventDocumentId(source, eventKey)).get();
+    const snap = await readWithDeadline(this.db.collection(COLLECTIONS.events).doc(eventDocumentId(source, eventKey)).get());
     return snap.exists ? (snap.get('outcome') as Outcome) : null;
   }
 
   async getEntitlement(id: string): Promise<EntitlementRecord | null> {
-    const snap = await this.db.collection(COLLECTIONS.entitlements).doc(documentId(id)).get();
+    const snap = await readWithDeadline(this.db.collection(COLLECTIONS.entitlements).doc(documentId(id)).get());
     return snap.exists ? fromFirestore<EntitlementRecord>(snap.data()) : null;
   }
 
   async getAccess(subjectKey: string): Promise<AccessSummary | null> {
-    const snap = await this.accessRef(subjectKey).get();
+    const snap = await readWithDeadline(this.accessRef(subjectKey).get());
     return snap.exists ? fromFirestore<AccessSummary>(snap.data()) : null;
   }
 

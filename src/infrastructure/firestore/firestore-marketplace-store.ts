@@ -12,7 +12,7 @@ import {
 import { COLLECTIONS, documentId } from './collections.js';
 import { eventRef, priorOutcome, writeEventRecord } from './event-records.js';
 import { fromFirestore } from './firestore-values.js';
-import { AlreadyExists, TransactionRunner } from './transaction-runner.js';
+import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
 
 @Injectable()
 export class FirestoreMarketplaceStore extends MarketplaceStore {
@@ -60,7 +60,7 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
   }
 
   async getAccount(accountId: string): Promise<AccountRecord | null> {
-    const snap = await this.accountRef(accountId).get();
+    const snap = await readWithDeadline(this.accountRef(accountId).get());
     return snap.exists ? fromFirestore<AccountRecord>(snap.data()) : null;
   }
 
@@ -82,11 +82,9 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
   }
 
   async entitlementIdsOfAccount(accountId: string): Promise<string[]> {
-    const snap = await this.db
-      .collection(COLLECTIONS.entitlements)
-      .where('details.marketplace.accountId', '==', accountId)
-      .select()
-      .get();
+    const snap = await readWithDeadline(
+      this.db.collection(COLLECTIONS.entitlements).where('details.marketplace.accountId', '==', accountId).select().get(),
+    );
     return snap.docs.map((d) => d.id);
   }
 
@@ -106,11 +104,12 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
   }
 
   async completeAction(key: string, result: Record<string, unknown>, now: Date): Promise<void> {
-    await this.db.collection(COLLECTIONS.actions).doc(documentId(key)).set({ completedAt: now, result }, { merge: true });
+    const write = this.db.collection(COLLECTIONS.actions).doc(documentId(key)).set({ completedAt: now, result }, { merge: true });
+    await withDeadline(write, 5_000, 'Firestore write timed out');
   }
 
   async releaseAction(key: string): Promise<void> {
-    await this.db.collection(COLLECTIONS.actions).doc(documentId(key)).delete();
+    await withDeadline(this.db.collection(COLLECTIONS.actions).doc(documentId(key)).delete(), 5_000, 'Firestore write timed out');
   }
 
   private accountRef(accountId: string) {

@@ -6,6 +6,7 @@ import { ALREADY_EXISTS, isTransientFirestoreError } from './firestore-values.js
 
 /** How long one transaction may take before the caller is told to retry (Purchasely waits 10 s). */
 const TRANSACTION_DEADLINE_MS = 8_000;
+const READ_DEADLINE_MS = 5_000;
 /**
  * Attempts per transaction (SDK default 5). Contention inside one instance is queued by
  * `KeyedMutex`; what is left comes from other instances.
@@ -20,18 +21,26 @@ export class AlreadyExists extends Error {}
  * deadline, transient failures surfaced as `TransientError`, and tracked so shutdown can let
  * running transactions settle before the client closes.
  */
+/** Every Firestore operation still running (also those a caller stopped waiting for). */
+const inFlight = new Set<Promise<unknown>>();
+
+function track<T>(operation: Promise<T>): Promise<T> {
+  inFlight.add(operation);
+  const forget = () => inFlight.delete(operation);
+  void operation.then(forget, forget);
+  return operation;
+}
+
 @Injectable()
 export class TransactionRunner {
-  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly queue = new KeyedMutex();
 
   constructor(private readonly db: Firestore) {}
 
   async run<T>(what: string, lockKeys: string[], body: (tx: Transaction) => Promise<T>): Promise<T> {
-    const transaction = this.queue.run(lockKeys, () => this.db.runTransaction(body, { maxAttempts: TRANSACTION_ATTEMPTS }));
-    this.inFlight.add(transaction);
-    const forget = () => this.inFlight.delete(transaction);
-    void transaction.then(forget, forget);
+    const transaction = track(
+      this.queue.run(lockKeys, () => this.db.runTransaction(body, { maxAttempts: TRANSACTION_ATTEMPTS })),
+    );
     try {
       return await withDeadline(transaction, TRANSACTION_DEADLINE_MS, `Firestore transaction timed out (${what})`);
     } catch (error) {
@@ -44,8 +53,18 @@ export class TransactionRunner {
 
   /** Waits (bounded) for running transactions to settle; called before the client is closed. */
   async drain(timeoutMs = 10_000): Promise<void> {
-    if (!this.inFlight.size) return;
-    await withDeadline(Promise.allSettled([...this.inFlight]), timeoutMs, 'drain').catch(() => undefined);
+    if (!inFlight.size) return;
+    await withDeadline(Promise.allSettled([...inFlight]), timeoutMs, 'drain').catch(() => undefined);
+  }
+}
+
+/** A single read, bounded like a transaction; an outage surfaces as TransientError in seconds. */
+export async function readWithDeadline<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await withDeadline(track(read), READ_DEADLINE_MS, 'Firestore read timed out');
+  } catch (error) {
+    if (!(error instanceof TransientError) && isTransientFirestoreError(error)) throw new TransientError('Firestore unavailable', error);
+    throw error;
   }
 }
 

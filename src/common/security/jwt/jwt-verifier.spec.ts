@@ -10,9 +10,9 @@ class StaticKeySource extends KeySource {
   constructor(private readonly keys: Map<string, CryptoKey>) {
     super();
   }
-  async getKey(kid: string): Promise<CryptoKey | undefined> {
+  getKey(kid: string): Promise<CryptoKey | undefined> {
     this.lookups++;
-    return this.keys.get(kid);
+    return Promise.resolve(this.keys.get(kid));
   }
 }
 

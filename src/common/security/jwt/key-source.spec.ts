@@ -9,7 +9,7 @@ const URL = 'https://keys.example/certs';
 function fakeEndpoint(respond: () => Response | Promise<Response>) {
   const calls: { url: string; signal: AbortSignal | null | undefined }[] = [];
   const fetch: typeof globalThis.fetch = async (input, init) => {
-    calls.push({ url: String(input), signal: init?.signal });
+    calls.push({ url: input instanceof Request ? input.url : input.toString(), signal: init?.signal });
     return respond();
   };
   return { fetch, calls };
@@ -165,7 +165,9 @@ describe('RemoteKeySource', () => {
     const endpoint = fakeEndpoint(() => new Promise<Response>(() => undefined));
     const hanging: typeof fetch = (input, init) => {
       void endpoint.fetch(input, init);
-      return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+      return new Promise((_, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error)),
+      );
     };
     const keys = source(hanging, { ms: 0 }, { timeoutMs: 20 });
     await expect(keys.getKey(a.kid)).rejects.toThrow(/did not answer within 20 ms/);

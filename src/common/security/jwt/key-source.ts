@@ -126,9 +126,7 @@ async function importKeyDocument(body: unknown): Promise<Map<string, CryptoKey>>
   if (!isRecord(body)) throw new KeyFetchError('key document is not a JSON object');
   let pending: [string, Promise<CryptoKey>][];
   if (Array.isArray(body.keys)) {
-    pending = body.keys
-      .filter(isRs256SigningJwk)
-      .map((jwk) => [jwk.kid, importJWK(jwk, 'RS256') as Promise<CryptoKey>]);
+    pending = body.keys.filter(isRs256SigningJwk).map((jwk) => [jwk.kid, importJWK(jwk, 'RS256')]);
   } else if (Object.values(body).every((v) => typeof v === 'string' && v.includes('-----BEGIN CERTIFICATE-----'))) {
     pending = Object.entries(body as Record<string, string>).map(([kid, pem]) => [kid, importX509(pem, 'RS256')]);
   } else {
