@@ -50,6 +50,12 @@ export class MarketplaceEvents {
     private readonly logger: AppLogger,
   ) {}
 
+  /** A delivery whose data could not even be decoded (e.g. bad base64 in a push envelope): recorded and acked. */
+  recordMalformed(delivery: Omit<Delivery, 'data'> & { raw: string }, reason: string): Promise<HandleResult> {
+    const event = this.event(`pubsub:${delivery.messageId}`, 'MALFORMED', { ...delivery, data: Buffer.alloc(0) }, delivery.raw);
+    return this.ledger.record(event, 'invalid', reason);
+  }
+
   async handle(delivery: Delivery): Promise<HandleResult> {
     const parsed = parseMarketplaceMessage(delivery.data, delivery.messageId);
     const raw = delivery.data.toString('utf8');

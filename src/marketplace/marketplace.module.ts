@@ -3,10 +3,13 @@ import { ApprovalPolicy } from './approval-policy.js';
 import { MarketplaceEvents } from './marketplace-events.service.js';
 import { ProcurementClient } from './procurement/procurement.client.js';
 import { PullConsumer } from './pubsub/pull-consumer.js';
+import { PushAuthGuard } from './pubsub/push-auth.guard.js';
+import { PushController } from './pubsub/push.controller.js';
 
 /** Google Cloud Marketplace: notifications (pull and push), the Procurement API, approval policy. */
 @Module({
-  providers: [ProcurementClient, ApprovalPolicy, MarketplaceEvents, PullConsumer],
+  controllers: [PushController],
+  providers: [ProcurementClient, ApprovalPolicy, MarketplaceEvents, PullConsumer, PushAuthGuard],
   exports: [ProcurementClient, ApprovalPolicy, MarketplaceEvents],
 })
 export class MarketplaceModule {}
