@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { envSchema, type Env } from './env.schema.js';
+import { crossFieldProblems, envSchema, type Env } from './env.schema.js';
 import { policyFileSchema, productsFileSchema, type PolicyFile, type ProductsFile } from './files.schema.js';
 
 /** Thrown when start-up configuration is missing or malformed; the message names every problem. */
@@ -24,7 +24,9 @@ type Source = Record<string, string | undefined>;
 
 export function loadConfig(source: Source = process.env): AppConfig {
   const problems: string[] = [];
-  const env = collect(envSchema, blankToUndefined(source), problems, (path) => path || 'environment');
+  const raw = blankToUndefined(source);
+  const env = collect(envSchema, raw, problems, (path) => path || 'environment');
+  problems.push(...crossFieldProblems(raw));
   const dir = resolve(env?.CONFIG_DIR ?? source.CONFIG_DIR ?? 'config');
   const products = readFile(join(dir, 'products.yaml'), productsFileSchema, problems);
   const policy = readFile(join(dir, 'policy.yaml'), policyFileSchema, problems);

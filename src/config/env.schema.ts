@@ -42,28 +42,27 @@ export const envSchema = z
     EASYCART_SIGNING_KEYS: secretList.optional(),
     EASYCART_URL_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     GETCOURSE_PATH_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (env.PUSH_AUDIENCE && !env.PUSH_SERVICE_ACCOUNT) {
-      ctx.addIssue({ code: 'custom', path: ['PUSH_SERVICE_ACCOUNT'], message: 'required when PUSH_AUDIENCE is set' });
-    }
-    if (env.PROCUREMENT_STATIC_TOKEN && !env.PROCUREMENT_ROOT_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['PROCUREMENT_STATIC_TOKEN'],
-        message: 'only allowed with PROCUREMENT_ROOT_URL (a local fake), never against Google',
-      });
-    }
-    if ((env.MARKETPLACE_SUBSCRIPTION || env.PUSH_AUDIENCE) && !env.MARKETPLACE_PROVIDER_ID) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['MARKETPLACE_PROVIDER_ID'],
-        message: 'required when the Marketplace consumer (MARKETPLACE_SUBSCRIPTION or PUSH_AUDIENCE) is on',
-      });
-    }
   });
 
 export type Env = z.infer<typeof envSchema>;
+
+type RawEnv = Record<string, string | undefined>;
+
+/**
+ * Rules across variables, checked on the raw values even when single fields are malformed, so
+ * one start-up message names every problem.
+ */
+export function crossFieldProblems(env: RawEnv): string[] {
+  const problems: string[] = [];
+  if (env.PUSH_AUDIENCE && !env.PUSH_SERVICE_ACCOUNT) problems.push('PUSH_SERVICE_ACCOUNT: required when PUSH_AUDIENCE is set');
+  if (env.PROCUREMENT_STATIC_TOKEN && !env.PROCUREMENT_ROOT_URL) {
+    problems.push('PROCUREMENT_STATIC_TOKEN: only allowed with PROCUREMENT_ROOT_URL (a local fake), never against Google');
+  }
+  if ((env.MARKETPLACE_SUBSCRIPTION || env.PUSH_AUDIENCE) && !env.MARKETPLACE_PROVIDER_ID) {
+    problems.push('MARKETPLACE_PROVIDER_ID: required when the Marketplace consumer (MARKETPLACE_SUBSCRIPTION or PUSH_AUDIENCE) is on');
+  }
+  return problems;
+}
 
 /** Names whose values never appear in logs or error messages. */
 export const SECRET_ENV = [

@@ -9,7 +9,11 @@ import { z } from 'zod';
 /** Events that change an entitlement; every other event name is recorded as ignored. */
 export const ACTIVATE = 'ACTIVATE';
 export const DEACTIVATE = 'DEACTIVATE';
-export const PLAN_CHANGE_EVENTS = ['SUBSCRIPTION_UPGRADED', 'SUBSCRIPTION_DOWNGRADED', 'SUBSCRIPTION_CROSSGRADED'] as const;
+export const PLAN_CHANGE_EVENTS = [
+  'SUBSCRIPTION_UPGRADED',
+  'SUBSCRIPTION_DOWNGRADED',
+  'SUBSCRIPTION_CROSSGRADED',
+] as const;
 /** Sent to the previous holder; `transferred_to_*` names the new one. */
 export const TRANSFERRED_EVENTS = ['SUBSCRIPTION_TRANSFERRED', 'ONE_TIME_PURCHASE_TRANSFERRED'] as const;
 /** Sent to the new holder, who is `user_id` / `anonymous_user_id`. */

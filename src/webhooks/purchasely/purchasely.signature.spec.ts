@@ -21,7 +21,13 @@ const signature = vector.headers['x-purchasely-request-signature'];
 const signedAt = new Date(Number(timestamp) * 1000);
 
 function request(overrides: Partial<PurchaselySignedRequest> = {}): PurchaselySignedRequest {
-  return { rawBody: Buffer.from(vector.rawBody, 'utf8'), signature, timestamp, deprecatedSignature: undefined, ...overrides };
+  return {
+    rawBody: Buffer.from(vector.rawBody, 'utf8'),
+    signature,
+    timestamp,
+    deprecatedSignature: undefined,
+    ...overrides,
+  };
 }
 
 function options(overrides: Partial<PurchaselySignatureOptions> = {}): PurchaselySignatureOptions {
@@ -60,14 +66,20 @@ describe('verifyPurchaselySignature', () => {
       // Judge the mutated timestamp by its own time so only the signature can refuse it.
       const now = new Date(Number(mutated) * 1000);
       const result = verifyPurchaselySignature(request({ timestamp: mutated }), options({ now }));
-      expect({ i, result }).toEqual({ i, result: { ok: false, reason: 'signature does not match any configured secret' } });
+      expect({ i, result }).toEqual({
+        i,
+        result: { ok: false, reason: 'signature does not match any configured secret' },
+      });
     }
   });
 
   it('should refuse the test vector after any one-byte change of the signature', () => {
     for (let i = 0; i < signature.length; i++) {
       const mutated = nextChar(signature, i, '0123456789abcdef');
-      expect({ i, ok: verifyPurchaselySignature(request({ signature: mutated }), options()).ok }).toEqual({ i, ok: false });
+      expect({ i, ok: verifyPurchaselySignature(request({ signature: mutated }), options()).ok }).toEqual({
+        i,
+        ok: false,
+      });
     }
   });
 
@@ -84,7 +96,12 @@ describe('verifyPurchaselySignature', () => {
       reason: 'x-purchasely-timestamp is 301 s away from now (tolerance 300 s)',
     });
     expect(verifyPurchaselySignature(request(), at(-301)).ok).toBe(false);
-    expect(verifyPurchaselySignature(request(), options({ now: new Date(signedAt.getTime() + 3_600_000), toleranceSeconds: 3600 })).ok).toBe(true);
+    expect(
+      verifyPurchaselySignature(
+        request(),
+        options({ now: new Date(signedAt.getTime() + 3_600_000), toleranceSeconds: 3600 }),
+      ).ok,
+    ).toBe(true);
   });
 
   it('should read a 13-digit timestamp as milliseconds for the window, while signing the header as sent', () => {
@@ -112,8 +129,16 @@ describe('verifyPurchaselySignature', () => {
   it('should accept either of two secrets during a rotation, and refuse when neither signed', () => {
     const rotating = options({ secrets: ['the-new-secret-0123456789', vector.secret] });
     expect(verifyPurchaselySignature(request(), rotating).ok).toBe(true);
-    expect(verifyPurchaselySignature(request(), options({ secrets: ['the-new-secret-0123456789', 'another-secret-0123456'] })).ok).toBe(false);
-    expect(verifyPurchaselySignature(request(), options({ secrets: [] }))).toEqual({ ok: false, reason: 'no shared secret configured' });
+    expect(
+      verifyPurchaselySignature(
+        request(),
+        options({ secrets: ['the-new-secret-0123456789', 'another-secret-0123456'] }),
+      ).ok,
+    ).toBe(false);
+    expect(verifyPurchaselySignature(request(), options({ secrets: [] }))).toEqual({
+      ok: false,
+      reason: 'no shared secret configured',
+    });
   });
 
   describe('deprecated schemes', () => {
@@ -128,24 +153,37 @@ describe('verifyPurchaselySignature', () => {
 
     it('should refuse the secret + body scheme unless deprecated schemes are allowed', () => {
       expect(verifyPurchaselySignature(secretBody, options()).ok).toBe(false);
-      expect(verifyPurchaselySignature(secretBody, options({ allowDeprecated: true }))).toEqual({ ok: true, scheme: 'secret-body' });
+      expect(verifyPurchaselySignature(secretBody, options({ allowDeprecated: true }))).toEqual({
+        ok: true,
+        scheme: 'secret-body',
+      });
       const tampered = { ...secretBody, rawBody: Buffer.from(oldBody.replace('amet', 'amen')) };
       expect(verifyPurchaselySignature(tampered, options({ allowDeprecated: true })).ok).toBe(false);
     });
 
     it('should refuse the x-purchasely-signature (secret + timestamp) scheme unless allowed, and outside the window even then', () => {
-      const deprecated = request({ signature: undefined, deprecatedSignature: hmacSha256Hex(vector.secret, `${vector.secret}${timestamp}`) });
+      const deprecated = request({
+        signature: undefined,
+        deprecatedSignature: hmacSha256Hex(vector.secret, `${vector.secret}${timestamp}`),
+      });
       expect(verifyPurchaselySignature(deprecated, options())).toEqual({
         ok: false,
-        reason: 'only the deprecated x-purchasely-signature header was sent, and deprecated signatures are not accepted',
+        reason:
+          'only the deprecated x-purchasely-signature header was sent, and deprecated signatures are not accepted',
       });
-      expect(verifyPurchaselySignature(deprecated, options({ allowDeprecated: true }))).toEqual({ ok: true, scheme: 'secret-timestamp' });
+      expect(verifyPurchaselySignature(deprecated, options({ allowDeprecated: true }))).toEqual({
+        ok: true,
+        scheme: 'secret-timestamp',
+      });
       const late = options({ allowDeprecated: true, now: new Date(signedAt.getTime() + 301_000) });
       expect(verifyPurchaselySignature(deprecated, late).ok).toBe(false);
     });
 
     it('should still prefer the current scheme when deprecated schemes are allowed', () => {
-      expect(verifyPurchaselySignature(request(), options({ allowDeprecated: true }))).toEqual({ ok: true, scheme: 'timestamp-body' });
+      expect(verifyPurchaselySignature(request(), options({ allowDeprecated: true }))).toEqual({
+        ok: true,
+        scheme: 'timestamp-body',
+      });
     });
   });
 });

@@ -55,7 +55,10 @@ export function verifyPurchaselySignature(
     }
   }
   if (allowDeprecated) {
-    if (signature && matchesPerKey(signature, secrets, (secret) => Buffer.concat([Buffer.from(secret, 'utf8'), rawBody]))) {
+    if (
+      signature &&
+      matchesPerKey(signature, secrets, (secret) => Buffer.concat([Buffer.from(secret, 'utf8'), rawBody]))
+    ) {
       return { ok: true, scheme: 'secret-body' };
     }
     if (deprecatedSignature && timestamp !== undefined) {
@@ -75,7 +78,8 @@ export function verifyPurchaselySignature(
         : `missing ${PURCHASELY_HEADERS.signature} header`,
     };
   }
-  if (timestamp === undefined && !allowDeprecated) return { ok: false, reason: `missing ${PURCHASELY_HEADERS.timestamp} header` };
+  if (timestamp === undefined && !allowDeprecated)
+    return { ok: false, reason: `missing ${PURCHASELY_HEADERS.timestamp} header` };
   return { ok: false, reason: 'signature does not match any configured secret' };
 }
 
@@ -83,7 +87,10 @@ export function verifyPurchaselySignature(
  * The documented timestamp is in seconds since the epoch. A 13-digit value is read as
  * milliseconds, so a change of unit on Purchasely's side would not lock every event out.
  */
-function checkWindow(timestamp: string, options: PurchaselySignatureOptions): { ok: true } | { ok: false; reason: string } {
+function checkWindow(
+  timestamp: string,
+  options: PurchaselySignatureOptions,
+): { ok: true } | { ok: false; reason: string } {
   if (!/^\d{1,16}$/.test(timestamp)) return { ok: false, reason: `malformed ${PURCHASELY_HEADERS.timestamp} header` };
   const value = Number(timestamp);
   const ms = value >= 1e11 ? value : value * 1000;
@@ -98,7 +105,11 @@ function checkWindow(timestamp: string, options: PurchaselySignatureOptions): { 
 }
 
 /** Like `matchesAnyKey`, for schemes whose signed message itself contains the secret. */
-function matchesPerKey(received: string, secrets: readonly string[], message: (secret: string) => Buffer | string): boolean {
+function matchesPerKey(
+  received: string,
+  secrets: readonly string[],
+  message: (secret: string) => Buffer | string,
+): boolean {
   let ok = false;
   for (const secret of secrets) ok = safeEqualHex(received, hmacSha256Hex(secret, message(secret))) || ok;
   return ok;

@@ -66,7 +66,11 @@ export class PurchaselyWebhook {
       );
     }
     const { rawBody } = delivery;
-    if (!rawBody) throw new AppError('validation_failed', 'Invalid payload: (body): expected Content-Type: application/json');
+    if (!rawBody) {
+      throw new AppError('validation_failed', 'Invalid payload: (body): expected Content-Type: application/json', {
+        fields: [{ field: '(body)', problem: 'expected Content-Type: application/json' }],
+      });
+    }
     const raw = rawBody.toString('utf8');
     const json = parseJson(raw);
 
@@ -103,7 +107,11 @@ export class PurchaselyWebhook {
   /** Schema check of a verified body; a refusal is recorded `invalid` (replayable) before the 400. */
   private async validate(json: unknown, raw: string): Promise<PurchaselyEvent> {
     try {
-      if (json === undefined) throw new AppError('validation_failed', 'Invalid payload: (body): not JSON');
+      if (json === undefined) {
+        throw new AppError('validation_failed', 'Invalid payload: (body): not JSON', {
+          fields: [{ field: '(body)', problem: 'not JSON' }],
+        });
+      }
       return parseBody(purchaselyEventSchema, json);
     } catch (error) {
       const { eventId, eventName } = looseFields(json);
@@ -152,6 +160,7 @@ function parseJson(raw: string): unknown {
 function looseFields(json: unknown): { eventId?: string; eventName?: string } {
   if (!json || typeof json !== 'object') return {};
   const { event_id: id, event_name: name } = json as Record<string, unknown>;
-  const usable = (v: unknown, max: number) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
+  const usable = (v: unknown, max: number) =>
+    typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined;
   return { eventId: usable(id, 256), eventName: usable(name, 100) };
 }
