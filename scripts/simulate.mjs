@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Drives the local sandbox started by `npm run local`: Marketplace customer actions through the
+// simulator (published to the Pub/Sub emulator), and `show` to read what the service wrote.
+//
+//   npm run simulate -- buy --plan pro
+//   npm run simulate -- show <entitlementId>
+//   npm run simulate -- --help
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const sandboxFile = join(root, '.local', 'sandbox.json');
+if (!existsSync(sandboxFile)) {
+  console.error('No local sandbox is running: start it first with `npm run local`.');
+  process.exit(2);
+}
+const sandbox = JSON.parse(readFileSync(sandboxFile, 'utf8'));
+const env = {
+  ...process.env,
+  PUBSUB_EMULATOR_HOST: sandbox.PUBSUB_EMULATOR_HOST,
+  FIRESTORE_EMULATOR_HOST: sandbox.FIRESTORE_EMULATOR_HOST,
+  GOOGLE_CLOUD_PROJECT: sandbox.project,
+  PROCUREMENT_URL: `http://127.0.0.1:${sandbox.FAKE_PORT}`,
+  MARKETPLACE_PROVIDER_ID: sandbox.provider,
+  PUBSUB_TOPIC: `projects/${sandbox.project}/topics/marketplace`,
+};
+const [command, ...rest] = process.argv.slice(2);
+
+if (command === 'show') {
+  process.env.FIRESTORE_EMULATOR_HOST = sandbox.FIRESTORE_EMULATOR_HOST;
+  const { Firestore } = await import('@google-cloud/firestore');
+  const db = new Firestore({ projectId: sandbox.project });
+  const id = rest[0];
+  if (!id) {
+    const all = await db.collection('entitlements').get();
+    for (const d of all.docs) console.log(`${d.id}  ${d.get('status')}  active=${d.get('active')}  ${d.get('product')}/${d.get('plan')}`);
+  } else {
+    const doc = await db.collection('entitlements').doc(id.includes(':') ? id : `gcp:${id}`).get();
+    if (!doc.exists) console.log(`entitlement ${id}: not in Firestore (yet)`);
+    else {
+      const e = doc.data();
+      console.log(`entitlement ${doc.id}: status=${e.status} active=${e.active} product=${e.product} plan=${e.plan} version=${e.version}`);
+      const key = e.subject?.key;
+      const access = key ? await db.collection('access').doc(key).get() : null;
+      console.log(`access/${key}: ${access?.exists ? JSON.stringify({ products: access.get('products'), entitlements: Object.keys(access.get('entitlements'))}) : 'none'}`);
+    }
+  }
+  await db.terminate();
+} else {
+  // The demo listing's product, so `buy --plan pro` is enough in the sandbox.
+  if (command === 'buy' && !rest.includes('--product')) rest.push('--product', 'demo-product.endpoints.demo-entitlements.cloud.goog');
+  const result = spawnSync(process.execPath, [join(root, 'dist/tools/simulator/cli.js'), ...(command ? [command] : []), ...rest], {
+    env,
+    stdio: 'inherit',
+  });
+  process.exit(result.status ?? 1);
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+
+const node = process.execPath;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the built service (what the container runs: node dist/src/main.js)', () => {
+  it('should exit non-zero and name every bad variable when the environment is wrong', () => {
+    const result = spawnSync(node, ['dist/src/main.js'], {
+      env: { PATH: process.env.PATH, GOOGLE_CLOUD_PROJECT: 'Not_A_Project', PORT: 'eighty', PUSH_AUDIENCE: 'https://x', LOG_LEVEL: 'loud' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(78);
+    for (const name of ['GOOGLE_CLOUD_PROJECT', 'PORT', 'LOG_LEVEL', 'PUSH_SERVICE_ACCOUNT', 'MARKETPLACE_PROVIDER_ID']) {
+      expect(result.stderr).toContain(name);
+    }
+    expect(result.stderr.split('\n')[0]).toBe('Invalid configuration:');
+  });
+
+  it('should refuse a malformed config file, naming the file and the field', () => {
+    const result = spawnSync(node, ['dist/src/main.js'], {
+      env: { PATH: process.env.PATH, GOOGLE_CLOUD_PROJECT: 'demo-entitlements', CONFIG_DIR: 'test/fixtures/bad-config' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toContain('products.yaml at sources.gcp');
+    expect(result.stderr).toContain('policy.yaml');
+  });
+});
+
+describe('npm run local (the README first command)', () => {
+  it('should bring up emulators, the fake Procurement API and the service, answer health, and stop everything on Ctrl-C', async () => {
+    const [port, fakePort] = [await freePort(), await freePort()];
+    const child = spawn(node, ['scripts/local.mjs'], {
+      env: { ...process.env, PORT: String(port), FAKE_PROCUREMENT_PORT: String(fakePort), LOCAL_SKIP_BUILD: '1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: false,
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!output.includes('[local]\x1b[0m ready') && Date.now() < deadline && child.exitCode === null) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(output).toContain('ready');
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(await ready.json()).toEqual({ status: 'ok', firestore: 'ok' });
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    }
+    expect(child.exitCode).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${fakePort}/__control/calls`)).rejects.toThrow();
+  }, 120_000);
+});
