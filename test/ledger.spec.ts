@@ -56,6 +56,26 @@ describe('Ledger.apply on the Firestore emulator', () => {
     const event = await db.collection('events').doc(`purchasely:${c.eventKey}`).get();
     expect(event.get('outcome')).toBe('applied');
     expect(event.get('expireAt')).toBeDefined();
+    const outbox = await db.collection('outbox').doc(`purchasely:${c.eventKey}`).get();
+    expect(outbox.get('event')).toMatchObject({
+      type: 'entitlement.changed',
+      schemaVersion: 1,
+      entitlementId: 'purchasely:first',
+      entitlementVersion: 1,
+      state: { status: 'active', active: true, subjectKey: 'user:first' },
+      previous: null,
+    });
+    expect(outbox.get('publishedAt')).toBeNull();
+  });
+
+  it('should write exactly one outbox entry per access change and none for a change that alters nothing', async () => {
+    const grant = change({ externalId: 'outboxed', subject: { key: 'user:outboxed' } });
+    await apply(grant);
+    await apply(grant); // duplicate
+    await apply({ ...grant, eventKey: 'same-state-again', sourceTime: new Date('2026-11-01T00:00:01Z') });
+    await apply(change({ externalId: 'outboxed', subject: { key: 'user:outboxed' }, status: 'expired', sourceTime: new Date('2026-11-02T00:00:00Z') }));
+    const entries = await db.collection('outbox').where('orderingKey', '==', 'purchasely:outboxed').get();
+    expect(entries.docs.map((d) => d.get('event.state.status')).sort()).toEqual(['active', 'expired']);
   });
 
   it('should report the same change applied twice as duplicate, with one version bump and one history entry', async () => {

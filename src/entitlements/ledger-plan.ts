@@ -79,6 +79,30 @@ export interface HistoryEntry {
   subjectMoved: boolean;
 }
 
+/** Schema version of outbound change events (docs/change-events.md). */
+export const CHANGE_EVENT_SCHEMA_VERSION = 1;
+
+export interface ChangeEventState extends Snapshot {
+  subjectKey: string | null;
+  status: Snapshot['status'];
+}
+
+/** An outbound `entitlement.changed` event, written to the outbox in the same transaction as the change. */
+export interface ChangeEvent {
+  schemaVersion: number;
+  type: 'entitlement.changed';
+  /** Unique and stable: the inbound event's document id (one change event per applied inbound event). */
+  id: string;
+  entitlementId: string;
+  source: Source;
+  /** The entitlement's version after the change: consumers keep the highest they have seen. */
+  entitlementVersion: number;
+  state: ChangeEventState;
+  previous: ChangeEventState | null;
+  sourceEvent: { source: Source; key: string; type: string };
+  occurredAt: Date;
+}
+
 /** What the transaction read. `accessByKey` holds every access document named by `accessKeysToRead`. */
 export interface PlanInput {
   change: EntitlementChange;
@@ -130,6 +154,22 @@ export function accessKeysToRead(
   if (!change.erase) keys.add(effectiveSubject(change, linkedSubjectKey).key);
   if (existing?.subject?.key) keys.add(existing.subject.key);
   return [...keys];
+}
+
+export function changeEvent(id: string, plan: Extract<Plan, { outcome: 'applied' }>, change: EntitlementChange): ChangeEvent {
+  const e = plan.entitlement;
+  return {
+    schemaVersion: CHANGE_EVENT_SCHEMA_VERSION,
+    type: 'entitlement.changed',
+    id,
+    entitlementId: e.id,
+    source: e.source,
+    entitlementVersion: e.version,
+    state: { ...plan.history.after, subjectKey: e.subject?.key ?? null },
+    previous: plan.previous && plan.history.before ? { ...plan.history.before, subjectKey: plan.previous.subject?.key ?? null } : null,
+    sourceEvent: { source: change.source, key: change.eventKey, type: change.eventType },
+    occurredAt: e.updatedAt,
+  };
 }
 
 export function planApply(input: PlanInput): Plan {

@@ -6,6 +6,7 @@ import { EntitlementStore } from '../../entitlements/entitlement-store.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
 import {
   accessKeysToRead,
+  changeEvent,
   isFinalOutcome,
   planApply,
   type AccessSummary,
@@ -63,6 +64,17 @@ export class FirestoreEntitlementStore extends EntitlementStore {
         for (const [key, summary] of plan.access) {
           if (summary) tx.set(this.accessRef(key), summary);
           else tx.delete(this.accessRef(key));
+        }
+        if (plan.accessChanged) {
+          // The outbox entry commits with the change: publishing later can fail without losing it.
+          const outboxEntry = changeEvent(evRef.id, plan, change);
+          tx.create(this.db.collection(COLLECTIONS.outbox).doc(evRef.id), {
+            event: outboxEntry,
+            orderingKey: plan.entitlement.id,
+            createdAt: now,
+            publishedAt: null,
+            attempts: 0,
+          });
         }
         return { outcome: 'applied', entitlementId: id };
       }),

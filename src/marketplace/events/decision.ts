@@ -23,11 +23,13 @@ export interface DecisionInput {
   accountApproved: boolean | null;
 }
 
+export type MirrorDecision = Extract<Decision, { kind: 'mirror' }>;
+
 export const mirror = (
   action: Action | null = null,
   approval: ApprovalStage | null = null,
   planChangeApproval: ApprovalStage | null = null,
-): Decision => ({ kind: 'mirror', action, approval, planChangeApproval });
+): MirrorDecision => ({ kind: 'mirror', action, approval, planChangeApproval });
 
 /** An entitlement waiting for activation approval: approve, park until the account is approved, or wait for an admin. */
 export function activationDecision(input: DecisionInput): Decision {
