@@ -1,4 +1,4 @@
-import { Firestore, type DocumentReference, type Transaction } from '@google-cloud/firestore';
+import { Firestore, type DocumentReference } from '@google-cloud/firestore';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { entitlementId, type EntitlementChange, type Outcome } from '../../entitlements/entitlement.js';

@@ -1,0 +1,36 @@
+// Lint: typescript-eslint's recommended rules plus the type-aware ones this codebase relies on
+// (no floating or misused promises, exhaustive switches), and an import boundary: only the
+// infrastructure adapters touch the Google SDKs.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '**/*.mjs', 'jest.config.js', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/infrastructure/**', 'src/marketplace/procurement/**', 'src/marketplace/pubsub/pull-consumer.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@google-cloud/firestore', message: 'Only src/infrastructure/firestore talks to Firestore.' },
+            { name: 'googleapis', message: 'Use @googleapis/cloudcommerceprocurement, in src/marketplace/procurement only.' },
+            { name: '@googleapis/cloudcommerceprocurement', message: 'Only src/marketplace/procurement uses the generated client.' },
+          ],
+        },
+      ],
+    },
+  },
+);
