@@ -11,6 +11,29 @@ const csv = z
 const secretList = csv.pipe(z.array(z.string().min(16, 'each secret must be at least 16 characters')).max(2));
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const url = z.url({ protocol: /^https?$/ });
+/** Admin API callers: e-mail addresses or `@domain` (a Google Workspace domain, checked against the token's `hd`). */
+const adminPrincipals = csv.pipe(
+  z.array(
+    z
+      .string()
+      .refine((v) => /^@[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v) || z.email().safeParse(v).success, 'each entry must be an e-mail address or @domain')
+      .transform((v) => v.toLowerCase()),
+  ),
+);
+/** Admin API keys: `name:role:sha256hex` entries; only the SHA-256 of a key is ever configured. */
+const adminApiKeys = csv.pipe(
+  z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}:(viewer|approver):[0-9a-fA-F]{64}$/, 'each entry must be name:viewer|approver:<SHA-256 of the key, hex>')
+        .transform((v) => {
+          const [name, role, sha256] = v.split(':') as [string, 'viewer' | 'approver', string];
+          return { name, role, sha256: sha256.toLowerCase() };
+        }),
+    )
+    .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'key names must be unique'),
+);
 
 /**
  * Every environment variable the service reads. Infrastructure and secrets come from here;
@@ -37,11 +60,63 @@ export const envSchema = z
     PUSH_AUDIENCE: z.string().min(1).optional(),
     PUSH_SERVICE_ACCOUNT: z.email().optional(),
 
+    /** Lifecycle jobs (docs/lifecycle.md): Cloud Scheduler's OIDC tokens for this audience, from this service account. */
+    SCHEDULER_AUDIENCE: z.string().min(1).optional(),
+    SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
+    /** Run the lifecycle jobs in-process every N seconds (local sandbox); 0 = off, Cloud Scheduler calls the triggers. */
+    LIFECYCLE_TIMER_SECONDS: z.coerce.number().int().min(0).max(86_400).default(0),
+    /** Outbound change events (docs/change-events.md): topic name or `projects/p/topics/t`; off when unset. */
+    CHANGE_EVENTS_TOPIC: z.string().min(1).optional(),
+
+    /** Admin API (docs/admin-api.md): Google ID tokens for this audience (the Cloud Run URL or a custom audience)... */
+    ADMIN_AUDIENCE: z.string().min(1).optional(),
+    /** ...whose e-mail or Workspace domain is listed here (approvers may do everything viewers may). */
+    ADMIN_APPROVERS: adminPrincipals.default([]),
+    ADMIN_VIEWERS: adminPrincipals.default([]),
+    /** Named API keys for automation, stored hashed: `name:viewer|approver:sha256hex`, comma-separated. */
+    ADMIN_API_KEYS: adminApiKeys.default([]),
+    /** Per caller (token bucket): sustained requests per minute, and the burst allowed on top of an idle bucket. */
+    ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+    ADMIN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000).default(30),
+
     PURCHASELY_SECRETS: secretList.optional(),
     PURCHASELY_ALLOW_DEPRECATED_SIGNATURES: bool.default(false),
     EASYCART_SIGNING_KEYS: secretList.optional(),
     EASYCART_URL_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     GETCOURSE_PATH_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    /** The GetCourse school's time zone (IANA): GetCourse sends local times without a zone. */
+    GETCOURSE_TIMEZONE: z
+      .string()
+      .trim()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone, e.g. Europe/Moscow')
+      .default('Europe/Moscow'),
+
+    /** Marketplace sign-up (docs/marketplace-signup.md): the product domain Google puts in the token's `aud`. */
+    MARKETPLACE_SIGNUP_AUDIENCE: z.string().min(1).optional(),
+    /** Keys of the sign-up token, pinned (never taken from the token's `iss`); a local key server in tests. */
+    MARKETPLACE_SIGNUP_KEYS_URL: url.default(
+      'https://www.googleapis.com/robot/v1/metadata/x509/cloud-commerce-partner@system.gserviceaccount.com',
+    ),
+    /** Expected `iss` instead of Google's: only for a local sandbox, refused in production. */
+    MARKETPLACE_SIGNUP_ISSUER: z.string().min(1).optional(),
+    /** The product's sign-up page the browser is sent to (303) with `?linkToken=`. */
+    MARKETPLACE_SIGNUP_REDIRECT_URL: url.optional(),
+    /** HMAC key of the link tokens. */
+    MARKETPLACE_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** POST /marketplace/link callers: Google ID tokens for this audience from these service accounts... */
+    LINK_AUDIENCE: z.string().min(1).optional(),
+    LINK_ALLOWED_CALLERS: csv.pipe(z.array(z.email()).min(1, 'name at least one service account')).optional(),
+    /** ...and/or static bearer API keys (comma-separated, for rotation). */
+    LINK_API_KEYS: csv
+      .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1).max(4))
+      .optional(),
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -54,12 +129,33 @@ type RawEnv = Record<string, string | undefined>;
  */
 export function crossFieldProblems(env: RawEnv): string[] {
   const problems: string[] = [];
+  if ((env.ADMIN_APPROVERS || env.ADMIN_VIEWERS) && !env.ADMIN_AUDIENCE) {
+    problems.push('ADMIN_AUDIENCE: required when ADMIN_APPROVERS or ADMIN_VIEWERS is set (the audience of their Google ID tokens)');
+  }
   if (env.PUSH_AUDIENCE && !env.PUSH_SERVICE_ACCOUNT) problems.push('PUSH_SERVICE_ACCOUNT: required when PUSH_AUDIENCE is set');
+  if (Boolean(env.SCHEDULER_AUDIENCE) !== Boolean(env.SCHEDULER_SERVICE_ACCOUNT)) {
+    problems.push('SCHEDULER_AUDIENCE, SCHEDULER_SERVICE_ACCOUNT: set both (Cloud Scheduler OIDC tokens for this audience from this service account) or neither');
+  }
   if (env.PROCUREMENT_STATIC_TOKEN && !env.PROCUREMENT_ROOT_URL) {
     problems.push('PROCUREMENT_STATIC_TOKEN: only allowed with PROCUREMENT_ROOT_URL (a local fake), never against Google');
   }
   if ((env.MARKETPLACE_SUBSCRIPTION || env.PUSH_AUDIENCE) && !env.MARKETPLACE_PROVIDER_ID) {
     problems.push('MARKETPLACE_PROVIDER_ID: required when the Marketplace consumer (MARKETPLACE_SUBSCRIPTION or PUSH_AUDIENCE) is on');
+  }
+  if (env.MARKETPLACE_SIGNUP_AUDIENCE) {
+    for (const name of ['MARKETPLACE_PROVIDER_ID', 'MARKETPLACE_SIGNUP_REDIRECT_URL', 'MARKETPLACE_LINK_SECRET']) {
+      if (!env[name]) problems.push(`${name}: required when MARKETPLACE_SIGNUP_AUDIENCE is set`);
+    }
+  }
+  if (env.MARKETPLACE_SIGNUP_ISSUER && (env.NODE_ENV ?? 'production') === 'production') {
+    problems.push(
+      "MARKETPLACE_SIGNUP_ISSUER: only for a local sandbox (NODE_ENV development or test); production expects Google's issuer",
+    );
+  }
+  if (Boolean(env.LINK_AUDIENCE) !== Boolean(env.LINK_ALLOWED_CALLERS)) {
+    problems.push(
+      'LINK_AUDIENCE, LINK_ALLOWED_CALLERS: set both (Google ID tokens of these service accounts for this audience) or neither',
+    );
   }
   return problems;
 }
@@ -67,8 +163,11 @@ export function crossFieldProblems(env: RawEnv): string[] {
 /** Names whose values never appear in logs or error messages. */
 export const SECRET_ENV = [
   'PROCUREMENT_STATIC_TOKEN',
+  'ADMIN_API_KEYS',
   'PURCHASELY_SECRETS',
   'EASYCART_SIGNING_KEYS',
   'EASYCART_URL_TOKEN',
   'GETCOURSE_PATH_TOKEN',
+  'MARKETPLACE_LINK_SECRET',
+  'LINK_API_KEYS',
 ] as const;

@@ -26,6 +26,39 @@ export interface AccountMirror {
   sourceUpdatedAt: Date;
 }
 
+/** `accounts/{id}.google`: what a verified sign-up token said (docs/marketplace-signup.md). */
+export interface SignupData {
+  user_identity: string | null;
+  roles: string[];
+  /** Order ids as far as they could be read; the claim's shape is not documented. */
+  orders: string[];
+  /** The token's `google` claim as received, as JSON (Firestore cannot hold every JSON shape, e.g. nested arrays). */
+  raw: string | null;
+  receivedAt: Date;
+  tokenIssuedAt: Date;
+}
+
+/** A link token issued at sign-up: `linkTokens/{nonce}`, consumed once by the link call. */
+export interface LinkTokenGrant {
+  nonce: string;
+  accountId: string;
+  expiresAt: Date;
+}
+
+export interface AccountLink {
+  nonce: string;
+  accountId: string;
+  userId: string;
+  subjectKey: string;
+  /** Who called the link endpoint (service account e-mail or API key number), for the audit. */
+  linkedBy: string;
+}
+
+export type LinkRefusal = 'unknown_token' | 'expired' | 'reused' | 'no_account' | 'linked_to_other_user';
+
+/** `resumed`: the token was consumed by this same user before, but the link never completed (a retry). */
+export type LinkAttempt = { ok: true; resumed: boolean } | { ok: false; reason: LinkRefusal };
+
 /** The kinds of Procurement calls that must happen at most once per target. */
 export type ActionKind = 'approve' | 'reject' | 'approvePlanChange' | 'rejectPlanChange' | 'approveAccount' | 'rejectAccount';
 
@@ -47,4 +80,16 @@ export abstract class MarketplaceStore {
   abstract completeAction(key: string, result: Record<string, unknown>, now: Date): Promise<void>;
   /** The call failed without effect: drop the claim so a retry may claim again. */
   abstract releaseAction(key: string): Promise<void>;
+  /**
+   * In one transaction: replace the account's `google` sign-up data (creating the account from `mirror`
+   * when it does not exist yet) and create the link token document.
+   */
+  abstract recordSignup(mirror: AccountMirror, google: SignupData, grant: LinkTokenGrant, now: Date): Promise<void>;
+  /**
+   * In one transaction: consume the link token and set `linkedUserId` / `linkedSubjectKey` on the account.
+   * Refused (nothing written) when the token is unknown, expired or used, or the account is linked to another user.
+   */
+  abstract linkAccount(link: AccountLink, now: Date): Promise<LinkAttempt>;
+  /** Every step after the link succeeded: a later use of the token is a reuse, not a retry. */
+  abstract completeLink(nonce: string, now: Date): Promise<void>;
 }

@@ -1,6 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { SOURCES, type Source } from '../../entitlements/entitlement.js';
+import { Ledger } from '../../entitlements/ledger.js';
 import { AppLogger } from '../logging/app-logger.js';
 import { AppError, type ErrorCode } from './app-error.js';
 
@@ -27,12 +29,17 @@ const HTTP_CODES: Record<number, ErrorCode> = {
 /** The one error body of the API: `{ code, message, errorId, details? }`; no stack, no secret. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  constructor(private readonly logger: AppLogger) {}
+  constructor(
+    private readonly logger: AppLogger,
+    private readonly ledger: Ledger,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
+    const request = host.switchToHttp().getRequest<Request & { rawBody?: Buffer }>();
     const errorId = randomUUID();
     const { status, body } = this.describe(exception, errorId);
+    if (isBodyParserError(exception)) this.recordUnparsedWebhook(request, body.message);
     if (status >= 500) {
       this.logger.failure('request failed', { errorId, status, error: exception });
     } else {
@@ -40,6 +47,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (status === 503) response.setHeader('Retry-After', '5');
     if (!response.headersSent) response.status(status).json(body);
+  }
+
+  /**
+   * A webhook body the parser refused (bad JSON, too large) never reaches its controller: record it
+   * here, so bad input is on the ledger like every other refused request.
+   */
+  private recordUnparsedWebhook(request: Request & { rawBody?: Buffer }, reason: string): void {
+    const source = request.path.split('/')[2] as Source | undefined;
+    if (!request.path.startsWith('/webhooks/') || !source || !SOURCES.includes(source)) return;
+    const raw = request.rawBody;
+    const eventKey = raw ? `unparsed:${createHash('sha256').update(raw).digest('hex')}` : `unparsed:${randomUUID()}`;
+    this.ledger
+      .record({ source, eventKey, eventType: 'UNPARSED', transport: { kind: 'webhook' }, raw: raw?.toString('utf8') }, 'invalid', reason)
+      .catch((error: unknown) => this.logger.warning('could not record a refused webhook body', { error }));
   }
 
   private describe(exception: unknown, errorId: string): { status: number; body: ErrorBody } {
@@ -63,4 +84,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     return { status: 500, body: { code: 'internal', message: 'Internal error', errorId } };
   }
+}
+
+/** body-parser's errors (`type: 'entity.parse.failed'`, `'entity.too.large'`, …), as Nest wraps them (`cause`) or not. */
+function isBodyParserError(exception: unknown): boolean {
+  const candidates = [exception, (exception as { cause?: unknown })?.cause];
+  return candidates.some((e) => {
+    const type = (e as { type?: unknown } | undefined)?.type;
+    return typeof type === 'string' && type.startsWith('entity.');
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { hmacSha256Hex, matchesAnyKey, safeEqualHex } from './hmac.js';
+import { hmacSha256Hex, matchesAnyKey, safeEqualHex, safeEqualSecret } from './hmac.js';
 
 describe('hmac', () => {
   it('should accept the signature under either rotation key and refuse others', () => {
@@ -14,5 +14,11 @@ describe('hmac', () => {
     expect(safeEqualHex(`zz${sig.slice(2)}`, sig)).toBe(false);
     expect(safeEqualHex('', sig)).toBe(false);
     expect(safeEqualHex(sig.toUpperCase(), sig)).toBe(true);
+  });
+
+  it('should compare secrets of any length in constant time', () => {
+    expect(safeEqualSecret('a-long-url-token-0123456789', 'a-long-url-token-0123456789')).toBe(true);
+    expect(safeEqualSecret('a-long-url-token-0123456789', 'a-long-url-token-012345678')).toBe(false);
+    expect(safeEqualSecret('', 'x')).toBe(false);
   });
 });

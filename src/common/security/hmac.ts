@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Hex HMAC-SHA256 of `data` under `key`. */
 export function hmacSha256Hex(key: string, data: Buffer | string): string {
@@ -20,4 +20,10 @@ export function matchesAnyKey(received: string, keys: readonly string[], data: B
   // Check every key, not stopping at the first match, so timing says nothing about which key matched.
   for (const key of keys) ok = safeEqualHex(received, hmacSha256Hex(key, data)) || ok;
   return ok;
+}
+
+/** Constant-time equality of two secrets of any length (compares SHA-256 digests, so length leaks nothing). */
+export function safeEqualSecret(received: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(received), digest(expected));
 }

@@ -10,6 +10,7 @@ export const COLLECTIONS = {
   audit: 'audit',
   outbox: 'outbox',
   actions: 'actions',
+  linkTokens: 'linkTokens',
 } as const;
 
 const SAFE_ID = /^[A-Za-z0-9._:@+=-]{1,400}$/;

@@ -5,14 +5,29 @@ import { isFinalOutcome } from '../../entitlements/ledger-plan.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
 import {
   MarketplaceStore,
+  type AccountLink,
   type AccountMirror,
   type AccountRecord,
   type ActionKind,
+  type LinkAttempt,
+  type LinkTokenGrant,
+  type SignupData,
 } from '../../marketplace/marketplace-store.js';
 import { COLLECTIONS, documentId } from './collections.js';
 import { eventRef, priorOutcome, writeEventRecord } from './event-records.js';
 import { fromFirestore } from './firestore-values.js';
 import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
+
+/** `linkTokens/{nonce}` (docs/marketplace-signup.md); kept until a day after expiry by the `expireAt` TTL. */
+const LINK_TOKEN_RETENTION_MS = 86_400_000;
+
+interface LinkTokenDoc {
+  accountId: string;
+  expiresAt: Date;
+  consumedAt: Date | null;
+  userId: string | null;
+  completedAt: Date | null;
+}
 
 @Injectable()
 export class FirestoreMarketplaceStore extends MarketplaceStore {
@@ -71,8 +86,11 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
         const evSnap = await tx.get(evRef);
         const prior = priorOutcome(evSnap);
         if (prior && isFinalOutcome(prior.outcome)) return { outcome: 'duplicate' };
+        // Link tokens name the account and the product user: personal data, erased with the account.
+        const tokens = await tx.get(this.db.collection(COLLECTIONS.linkTokens).where('accountId', '==', accountId));
         writeEventRecord(tx, evRef, evSnap, { event, outcome: 'applied', now, retentionMs: this.retentionMs });
         tx.delete(this.accountRef(accountId));
+        for (const token of tokens.docs) tx.delete(token.ref);
         return { outcome: 'applied' };
       });
     } catch (error) {
@@ -110,6 +128,64 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
 
   async releaseAction(key: string): Promise<void> {
     await withDeadline(this.db.collection(COLLECTIONS.actions).doc(documentId(key)).delete(), 5_000, 'Firestore write timed out');
+  }
+
+  async recordSignup(mirror: AccountMirror, google: SignupData, grant: LinkTokenGrant, now: Date): Promise<void> {
+    const ref = this.accountRef(mirror.accountId);
+    const locks = [`acct:${mirror.accountId}`, `link:${grant.nonce}`];
+    await this.runner.run(`signup ${mirror.accountId}`, locks, async (tx) => {
+      const snap = await tx.get(ref);
+      const version = ((snap.get('version') as number | undefined) ?? 0) + 1;
+      // update() replaces the whole `google` map; a merge would keep fields an older token had and this one lacks.
+      if (snap.exists) tx.update(ref, { google, updatedAt: now, version });
+      else tx.create(ref, { ...mirror, google, createdAt: now, updatedAt: now, version });
+      tx.create(this.linkTokenRef(grant.nonce), {
+        accountId: grant.accountId,
+        expiresAt: grant.expiresAt,
+        createdAt: now,
+        consumedAt: null,
+        userId: null,
+        linkedBy: null,
+        completedAt: null,
+        expireAt: Timestamp.fromMillis(grant.expiresAt.getTime() + LINK_TOKEN_RETENTION_MS),
+      });
+    });
+  }
+
+  async linkAccount(link: AccountLink, now: Date): Promise<LinkAttempt> {
+    const ref = this.accountRef(link.accountId);
+    const tokenRef = this.linkTokenRef(link.nonce);
+    return this.runner.run(`link ${link.accountId}`, [`acct:${link.accountId}`, `link:${link.nonce}`], async (tx) => {
+      const [tokenSnap, snap] = await tx.getAll(tokenRef, ref);
+      const token = tokenSnap?.exists ? fromFirestore<LinkTokenDoc>(tokenSnap.data()) : null;
+      if (!token || token.accountId !== link.accountId) return { ok: false, reason: 'unknown_token' };
+      if (token.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
+      if (token.consumedAt) {
+        const retry = token.userId === link.userId && !token.completedAt;
+        return retry ? { ok: true, resumed: true } : { ok: false, reason: 'reused' };
+      }
+      if (!snap?.exists) return { ok: false, reason: 'no_account' };
+      const linked = snap.get('linkedUserId') as string | null | undefined;
+      if (linked && linked !== link.userId) return { ok: false, reason: 'linked_to_other_user' };
+      tx.update(tokenRef, { consumedAt: now, userId: link.userId, linkedBy: link.linkedBy });
+      tx.update(ref, {
+        linkedUserId: link.userId,
+        linkedSubjectKey: link.subjectKey,
+        ...(linked ? {} : { linkedAt: now }),
+        linkedBy: link.linkedBy,
+        updatedAt: now,
+        version: ((snap.get('version') as number | undefined) ?? 0) + 1,
+      });
+      return { ok: true, resumed: false };
+    });
+  }
+
+  async completeLink(nonce: string, now: Date): Promise<void> {
+    await withDeadline(this.linkTokenRef(nonce).update({ completedAt: now }), 5_000, 'Firestore write timed out');
+  }
+
+  private linkTokenRef(nonce: string) {
+    return this.db.collection(COLLECTIONS.linkTokens).doc(documentId(nonce));
   }
 
   private accountRef(accountId: string) {

@@ -33,7 +33,10 @@ export class EasyCartController {
     private readonly logger: AppLogger,
     config: AppConfig,
   ) {
-    this.credentials = { signingKeys: config.env.EASYCART_SIGNING_KEYS ?? [], urlToken: config.env.EASYCART_URL_TOKEN };
+    this.credentials = {
+      signingKeys: config.env.EASYCART_SIGNING_KEYS ?? [],
+      urlToken: config.env.EASYCART_URL_TOKEN,
+    };
   }
 
   @Post()
@@ -78,20 +81,34 @@ export class EasyCartController {
 
     let result: MappedEasyCart;
     try {
-      result = mapEasyCart(body, { resolve: (...args) => this.catalog.resolve(...args), receivedAt: this.clock.now() });
+      result = mapEasyCart(body, {
+        resolve: (...args) => this.catalog.resolve(...args),
+        receivedAt: this.clock.now(),
+      });
     } catch (error) {
-      if (error instanceof AppError) await this.reject(`malformed:${sha256(raw)}`, claimedEvent(body), raw, error.message);
+      if (error instanceof AppError)
+        await this.reject(`malformed:${sha256(raw)}`, claimedEvent(body), raw, error.message);
       throw error;
     }
     const event = this.inbound(result.eventKey, result.eventType, raw);
     const intake = await withLogContext({ source: 'easycart', eventKey: result.eventKey }, () =>
       this.intake.accept(event, result.mapped),
     );
-    return { outcome: intake.outcome, eventKey: result.eventKey, results: intake.results };
+    return {
+      outcome: intake.outcome,
+      eventKey: result.eventKey,
+      results: intake.results,
+    };
   }
 
   private inbound(eventKey: string, eventType: string, raw: Buffer): InboundEvent {
-    return { source: 'easycart', eventKey, eventType, transport: { kind: 'webhook' }, raw: raw.toString('utf8') };
+    return {
+      source: 'easycart',
+      eventKey,
+      eventType,
+      transport: { kind: 'webhook' },
+      raw: raw.toString('utf8'),
+    };
   }
 
   /** Records a refused request; the refusal stands even if the ledger cannot be written. */
@@ -99,7 +116,11 @@ export class EasyCartController {
     try {
       await this.intake.reject(this.inbound(eventKey, eventType, raw), reason);
     } catch (error) {
-      this.logger.warning('could not record a refused EasyCart request', { eventKey, reason, error });
+      this.logger.warning('could not record a refused EasyCart request', {
+        eventKey,
+        reason,
+        error,
+      });
     }
   }
 }

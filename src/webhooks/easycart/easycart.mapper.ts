@@ -27,11 +27,19 @@ export const EASYCART_EVENTS: Readonly<Record<string, EasyCartAction | { ignored
   subscription_cancelled: 'cancel_at_period_end',
   subscription_renewed: 'renew',
   subscription_resumed: 'renew',
-  single_product_bought: { ignored: 'order record: access is granted on product_assigned' },
-  subscription_created: { ignored: 'order record: access is granted on product_assigned' },
-  subscription_renewal_failed: { ignored: 'failed charge: access continues until EasyCart expires it' },
+  single_product_bought: {
+    ignored: 'order record: access is granted on product_assigned',
+  },
+  subscription_created: {
+    ignored: 'order record: access is granted on product_assigned',
+  },
+  subscription_renewal_failed: {
+    ignored: 'failed charge: access continues until EasyCart expires it',
+  },
   subscription_renewal_upcoming: { ignored: 'notice only' },
-  customer_data_changed: { ignored: 'notice only: entitlements keep the assignee e-mail they were granted to' },
+  customer_data_changed: {
+    ignored: 'notice only: entitlements keep the assignee e-mail they were granted to',
+  },
 };
 
 export interface EasyCartContext {
@@ -57,13 +65,21 @@ export function mapEasyCart(body: unknown, ctx: EasyCartContext): MappedEasyCart
     return {
       eventKey: bodyKey(body),
       eventType: event,
-      mapped: { kind: 'ignored', reason: meaning?.ignored ?? `unknown EasyCart event "${event}"` },
+      mapped: {
+        kind: 'ignored',
+        reason: meaning?.ignored ?? `unknown EasyCart event "${event}"`,
+      },
     };
   }
   const payload = parseBody(easyCartAccessSchema(meaning), body);
   const eventKey = easyCartEventKey(payload, body);
   const resolved = ctx.resolve('easycart', payload.productCode, payload.planCode);
-  if (!resolved.ok) return { eventKey, eventType: event, mapped: { kind: 'invalid', reason: resolved.reason } };
+  if (!resolved.ok)
+    return {
+      eventKey,
+      eventType: event,
+      mapped: { kind: 'invalid', reason: resolved.reason },
+    };
 
   const sourceTime = payload.time ?? ctx.receivedAt;
   const base: EntitlementChange = {
@@ -88,21 +104,35 @@ export function mapEasyCart(body: unknown, ctx: EasyCartContext): MappedEasyCart
       },
     },
   };
-  return { eventKey, eventType: event, mapped: { kind: 'changes', changes: [changeFor(meaning, payload, base)] } };
+  return {
+    eventKey,
+    eventType: event,
+    mapped: { kind: 'changes', changes: [changeFor(meaning, payload, base)] },
+  };
 }
 
 function changeFor(action: EasyCartAction, p: EasyCartAccessEvent, base: EntitlementChange): EntitlementChange {
   switch (action) {
     case 'grant':
       // Open-ended unless the price takes access away after N days or cycles (`expiration_date`).
-      return { ...base, validFrom: base.sourceTime, validUntil: p.expirationDate, periodEnd: null };
+      return {
+        ...base,
+        validFrom: base.sourceTime,
+        validUntil: p.expirationDate,
+        periodEnd: null,
+      };
     case 'plan_change':
       return base;
     case 'expiring':
       // Notice three days ahead: the end date is recorded, access is unchanged until then.
       return { ...base, validUntil: p.expirationDate };
     case 'expire':
-      return { ...base, status: 'expired', validUntil: p.expirationDate ?? base.sourceTime };
+      // Access ended at the expiration date, or when EasyCart said so if that came first.
+      return {
+        ...base,
+        status: 'expired',
+        validUntil: earliest(p.expirationDate, base.sourceTime),
+      };
     case 'revoke':
       return { ...base, status: 'cancelled', validUntil: base.sourceTime };
     case 'cancel_at_period_end':
@@ -136,8 +166,20 @@ export function easyCartExternalId(p: EasyCartAccessEvent): string {
 export function easyCartEventKey(p: EasyCartAccessEvent, body: unknown): string {
   if (!p.time) return bodyKey(body);
   return sha256(
-    JSON.stringify(['easycart', p.event, p.orderRef, p.productCode, p.email.toLowerCase(), p.planCode, p.time.toISOString()]),
+    JSON.stringify([
+      'easycart',
+      p.event,
+      p.orderRef,
+      p.productCode,
+      p.email.toLowerCase(),
+      p.planCode,
+      p.time.toISOString(),
+    ]),
   );
+}
+
+function earliest(a: Date | null, b: Date): Date {
+  return a && a.getTime() < b.getTime() ? a : b;
 }
 
 function bodyKey(body: unknown): string {

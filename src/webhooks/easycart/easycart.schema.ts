@@ -7,10 +7,14 @@ import { z } from 'zod';
  */
 
 /** What an access event does to the entitlement; see `EASYCART_EVENTS` in easycart.mapper.ts. */
-export type EasyCartAction = 'grant' | 'plan_change' | 'expiring' | 'expire' | 'revoke' | 'cancel_at_period_end' | 'renew';
+export type EasyCartAction =
+  'grant' | 'plan_change' | 'expiring' | 'expire' | 'revoke' | 'cancel_at_period_end' | 'renew';
 
 export const easyCartEnvelopeSchema = z.looseObject({
-  event: z.string({ error: requiredOr('text') }).trim().min(1, 'required'),
+  event: z
+    .string({ error: requiredOr('text') })
+    .trim()
+    .min(1, 'required'),
 });
 
 const ISO_WITH_ZONE =
@@ -47,14 +51,21 @@ function zoneOffsetMs(zone: string): number {
   return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0')) * 60_000;
 }
 
-const date = z.union([z.number(), z.string()], { error: 'must be ISO-8601 with a time zone or unix seconds' }).transform((v, ctx) => {
-  const parsed = parseEasyCartDate(v);
-  if (!parsed) {
-    ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 with a time zone or unix seconds' });
-    return z.NEVER;
-  }
-  return parsed;
-});
+const date = z
+  .union([z.number(), z.string()], {
+    error: 'must be ISO-8601 with a time zone or unix seconds',
+  })
+  .transform((v, ctx) => {
+    const parsed = parseEasyCartDate(v);
+    if (!parsed) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be ISO-8601 with a time zone or unix seconds',
+      });
+      return z.NEVER;
+    }
+    return parsed;
+  });
 
 const id = z.union([z.string().trim().min(1), z.number()]).transform(String);
 const text = z.string().trim();
@@ -128,41 +139,43 @@ const ASSIGNEE_EVENTS: ReadonlySet<string> = new Set([
  */
 export function easyCartAccessSchema(action: EasyCartAction) {
   return accessFields
-    .superRefine((p, ctx) => {
-      const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-      if (!p.order_uuid && !p.order_id) issue(['order_uuid'], 'required (or order_id)');
-      if (!productCodeOf(p)) issue(['product_name'], 'required (or product_id)');
-      const assignee = p.assignee?.email;
-      if (assignee) {
-        if (!EMAIL.test(assignee)) issue(['assignee', 'email'], 'must be an e-mail address');
-      } else if (ASSIGNEE_EVENTS.has(p.event)) {
-        issue(['assignee', 'email'], 'required');
-      } else if (!p.customer_email) {
-        issue(['assignee', 'email'], 'required (or customer_email)');
-      } else if (!EMAIL.test(p.customer_email)) {
-        issue(['customer_email'], 'must be an e-mail address');
-      }
-      if (action === 'expiring' && !p.expiration_date) issue(['expiration_date'], 'required');
-      if (action === 'plan_change' && !planCodeOf(p)) issue(['subscription_plan_name'], 'required');
-    })
-    .transform(
-      (p): EasyCartAccessEvent => ({
-        event: p.event,
-        time: p.timestamp ?? null,
-        orderRef: p.order_uuid || `order-${p.order_id}`,
-        orderUuid: p.order_uuid || null,
-        orderId: p.order_id ?? null,
-        productCode: productCodeOf(p)!,
-        planCode: planCodeOf(p),
-        email: (p.assignee?.email || p.customer_email)!,
-        buyerEmail: p.customer_email || null,
-        productName: p.product_name || null,
-        priceName: p.price_name || null,
-        subscriptionId: p.subscription_stripe_id || null,
-        expirationDate: p.expiration_date ?? null,
-        periodEnd: p.subscription_current_period_end ?? null,
-      }),
-    );
+    .superRefine(
+      (p, ctx) => {
+        // Runs even when a field failed (so one 400 names every problem): values may be unchecked.
+        const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+        if (!p.order_uuid && !p.order_id) issue(['order_uuid'], 'required (or order_id)');
+        if (!productCodeOf(p)) issue(['product_name'], 'required (or product_id)');
+        const assignee = typeof p.assignee?.email === 'string' ? p.assignee.email : undefined;
+        if (assignee) {
+          if (!EMAIL.test(assignee)) issue(['assignee', 'email'], 'must be an e-mail address');
+        } else if (ASSIGNEE_EVENTS.has(p.event)) {
+          issue(['assignee', 'email'], 'required');
+        } else if (!p.customer_email) {
+          issue(['assignee', 'email'], 'required (or customer_email)');
+        } else if (typeof p.customer_email !== 'string' || !EMAIL.test(p.customer_email)) {
+          issue(['customer_email'], 'must be an e-mail address');
+        }
+        if (action === 'expiring' && !p.expiration_date) issue(['expiration_date'], 'required');
+        if (action === 'plan_change' && !planCodeOf(p)) issue(['subscription_plan_name'], 'required');
+      },
+      { when: () => true },
+    )
+    .transform((p): EasyCartAccessEvent => ({
+      event: p.event,
+      time: p.timestamp ?? null,
+      orderRef: p.order_uuid || `order-${p.order_id}`,
+      orderUuid: p.order_uuid || null,
+      orderId: p.order_id ?? null,
+      productCode: productCodeOf(p)!,
+      planCode: planCodeOf(p),
+      email: (p.assignee?.email || p.customer_email)!,
+      buyerEmail: p.customer_email || null,
+      productName: p.product_name || null,
+      priceName: p.price_name || null,
+      subscriptionId: p.subscription_stripe_id || null,
+      expirationDate: p.expiration_date ?? null,
+      periodEnd: p.subscription_current_period_end ?? null,
+    }));
 }
 
 function productCodeOf(p: AccessFields): string | null {

@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { matchesAnyKey } from '../../common/security/hmac.js';
+import { matchesAnyKey, safeEqualSecret } from '../../common/security/hmac.js';
 
 /** What the service is configured with (EASYCART_SIGNING_KEYS, EASYCART_URL_TOKEN). */
 export interface EasyCartCredentials {
@@ -21,7 +20,10 @@ export interface EasyCartProof {
 
 export type EasyCartVerdict =
   | { ok: true; by: 'signature' | 'compact-signature' | 'url-token' }
-  | { ok: false; problem: 'not_configured' | 'missing_signature' | 'bad_signature' | 'missing_token' | 'bad_token' };
+  | {
+      ok: false;
+      problem: 'not_configured' | 'missing_signature' | 'bad_signature' | 'missing_token' | 'bad_token';
+    };
 
 /**
  * Signature mode (a signing key is configured): the signature must match, over the raw body or
@@ -33,7 +35,7 @@ export type EasyCartVerdict =
 export function verifyEasyCartRequest(credentials: EasyCartCredentials, proof: EasyCartProof): EasyCartVerdict {
   const { signingKeys, urlToken } = credentials;
   if (signingKeys.length === 0 && !urlToken) return { ok: false, problem: 'not_configured' };
-  if (proof.pathToken !== undefined && !(urlToken && sameSecret(proof.pathToken, urlToken))) {
+  if (proof.pathToken !== undefined && !(urlToken && safeEqualSecret(proof.pathToken, urlToken))) {
     return { ok: false, problem: 'bad_token' };
   }
   if (signingKeys.length === 0) {
@@ -48,11 +50,6 @@ export function verifyEasyCartRequest(credentials: EasyCartCredentials, proof: E
   return { ok: false, problem: 'bad_signature' };
 }
 
-/** Constant-time equality of two secrets of any length: compares their SHA-256 digests. */
-export function sameSecret(received: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(received), digest(expected));
-}
 
 function normalizeSignature(header: string | undefined): string | undefined {
   // Tolerate a `sha256=` prefix and surrounding spaces; the value itself must be hex.

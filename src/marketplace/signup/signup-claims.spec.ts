@@ -1,0 +1,51 @@
+import { describe, expect, it } from '@jest/globals';
+import { orderIdsOf, signupClaimsOf } from './signup-claims.js';
+
+const base = { sub: 'E-1234', iat: 1_767_225_600 };
+
+describe('sign-up token claims', () => {
+  it('should read user_identity, roles and orders from the google claim and keep the raw claim', () => {
+    const google = { user_identity: '1234567890', roles: ['account_admin'], orders: ['order-1', 'order-2'] };
+    expect(signupClaimsOf({ ...base, google })).toEqual({
+      accountId: 'E-1234',
+      google: {
+        user_identity: '1234567890',
+        roles: ['account_admin'],
+        orders: ['order-1', 'order-2'],
+        raw: JSON.stringify(google),
+        tokenIssuedAt: new Date(base.iat * 1000),
+      },
+    });
+  });
+
+  it('should give empty values, not a refusal, when the google claim is absent or odd', () => {
+    expect(signupClaimsOf(base).google).toMatchObject({ user_identity: null, roles: [], orders: [], raw: null });
+    expect(signupClaimsOf({ ...base, google: 'x' }).google).toMatchObject({
+      user_identity: null,
+      roles: [],
+      orders: [],
+      raw: '"x"',
+    });
+    expect(
+      signupClaimsOf({ ...base, google: { user_identity: { a: 1 }, roles: 'account_admin' } }).google,
+    ).toMatchObject({
+      user_identity: null,
+      roles: ['account_admin'],
+    });
+  });
+
+  it('should read orders in every shape seen or guessed', () => {
+    expect(orderIdsOf(['a', 'b', 'a'])).toEqual(['a', 'b']);
+    expect(orderIdsOf('single')).toEqual(['single']);
+    expect(orderIdsOf([{ id: 'a' }, { orderId: 'b' }, { order_id: 'c' }, { name: 'providers/p/orders/d' }])).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
+    expect(orderIdsOf({ orderId: 'only' })).toEqual(['only']);
+    expect(orderIdsOf([42, null, {}, ['nested'], ' ', 'ok'])).toEqual(['42', 'ok']);
+    expect(orderIdsOf(undefined)).toEqual([]);
+    expect(orderIdsOf(null)).toEqual([]);
+  });
+});

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import type { CatalogResult } from '../../entitlements/catalog.js';
+import type { EntitlementChange, ProductRef, Source } from '../../entitlements/entitlement.js';
+import { emailSubject } from '../../entitlements/subject.js';
+import type { Mapped } from '../common/webhook-intake.js';
+import { parseBody } from '../common/zod-body.js';
+import {
+  getCourseEnvelopeSchema,
+  getCoursePurchaseSchema,
+  PURCHASE_TAGS,
+  type GetCoursePurchase,
+} from './getcourse.schema.js';
+import { toInstant } from './getcourse.time.js';
+
+/** Tags we know but do not act on. */
+const IGNORED_TAGS: Readonly<Record<string, string>> = {
+  order_paid: 'audit only: access comes from the purchase process callbacks',
+};
+
+export interface GetCourseContext {
+  resolve: (source: Source, providerProduct: string, providerPlan: string | null) => CatalogResult;
+  /** When the callback arrived: orders a finished purchase after everything sent before it. */
+  receivedAt: Date;
+  /** The school's IANA time zone: GetCourse sends local times without one. */
+  timeZone: string;
+}
+
+export interface MappedGetCourse {
+  eventKey: string;
+  eventType: string;
+  mapped: Mapped;
+}
+
+/**
+ * A verified GetCourse callback (query and body fields merged) → what the ledger should do.
+ * Throws the 400 `AppError` of `parseBody` when a field the template must send is missing.
+ */
+export function mapGetCourse(fields: Record<string, unknown>, ctx: GetCourseContext): MappedGetCourse {
+  const { event } = parseBody(getCourseEnvelopeSchema, fields);
+  if (!(PURCHASE_TAGS as readonly string[]).includes(event)) {
+    const reason = Object.hasOwn(IGNORED_TAGS, event) ? IGNORED_TAGS[event]! : `unknown GetCourse event tag "${event}"`;
+    return {
+      eventKey: fieldsKey(fields),
+      eventType: event,
+      mapped: { kind: 'ignored', reason },
+    };
+  }
+  const purchase = parseBody(getCoursePurchaseSchema, fields);
+  const eventKey = getCourseEventKey(purchase);
+
+  const refs: ProductRef[] = [];
+  const unknown: string[] = [];
+  for (const code of purchase.products) {
+    const resolved = ctx.resolve('getcourse', code, null);
+    if (resolved.ok) refs.push(resolved.ref);
+    else unknown.push(resolved.reason);
+  }
+  if (unknown.length)
+    return {
+      eventKey,
+      eventType: event,
+      mapped: { kind: 'invalid', reason: unknown.join('; ') },
+    };
+
+  const window = purchaseWindow(purchase, ctx);
+  const changes = refs.map((product): EntitlementChange => ({
+    source: 'getcourse',
+    eventKey,
+    eventType: purchase.tag,
+    externalId: getCourseExternalId(purchase.purchaseId, product.providerProduct),
+    subject: emailSubject(purchase.email),
+    product,
+    providerState: purchase.status ?? purchase.tag,
+    actor: { type: 'provider', id: 'getcourse' },
+    details: {
+      getcourse: {
+        purchaseId: purchase.purchaseId,
+        userId: purchase.userId,
+        products: purchase.products,
+      },
+    },
+    ...window,
+  }));
+  return { eventKey, eventType: event, mapped: { kind: 'changes', changes } };
+}
+
+type Window = Pick<EntitlementChange, 'status' | 'sourceTime' | 'validFrom' | 'validUntil'>;
+
+/**
+ * Status, validity and event time of a purchase callback. GetCourse sends no event time, so the
+ * stale guard orders callbacks by what they report:
+ * - active or renewed: its `finish_at`. A renewal moves `finish_at` later, so it always wins over
+ *   the report it extends, and an older report arriving late is stale. (No end date: `start_at`.)
+ * - finished or cancelled: the later of `finish_at` and the arrival time, plus 1 ms, so it wins
+ *   over the active report of the same period; only a renewal past it re-opens access.
+ */
+export function purchaseWindow(p: GetCoursePurchase, ctx: Pick<GetCourseContext, 'receivedAt' | 'timeZone'>): Window {
+  const startAt = p.startAt ? toInstant(p.startAt.time, ctx.timeZone) : null;
+  const finishAt = p.finishAt ? toInstant(p.finishAt.time, ctx.timeZone) : null;
+  const received = ctx.receivedAt.getTime();
+  if (p.tag === 'purchase_active') {
+    return {
+      status: 'active',
+      sourceTime: finishAt ?? startAt ?? ctx.receivedAt,
+      validFrom: startAt ?? undefined,
+      validUntil: finishAt,
+    };
+  }
+  const ended = finishAt && finishAt.getTime() <= received ? finishAt : ctx.receivedAt;
+  return {
+    status: p.tag === 'purchase_cancelled' ? 'cancelled' : 'expired',
+    sourceTime: new Date(Math.max(finishAt?.getTime() ?? received, received) + 1),
+    validUntil: ended,
+  };
+}
+
+/**
+ * Entitlement id within GetCourse: `<purchase id>:<product code>` (one per product, so an offer
+ * of several products gives several entitlements, and a renewal keeps the same one). A product
+ * code with characters unsafe in a document id becomes `h-<sha256/16>`.
+ */
+export function getCourseExternalId(purchaseId: string, productCode: string): string {
+  const safe = /^[A-Za-z0-9._@+=-]{1,100}$/.test(productCode) ? productCode : `h-${sha256(productCode).slice(0, 16)}`;
+  return `${purchaseId}:${safe}`;
+}
+
+/**
+ * GetCourse sends no event id. The key is the SHA-256 (hex) of
+ * `["getcourse", tag, purchase id, sorted products, e-mail, finish_at, start_at, status]` as sent:
+ * a repeated callback is a duplicate; a renewal (new `finish_at`) is a new event.
+ */
+export function getCourseEventKey(p: GetCoursePurchase): string {
+  return sha256(
+    JSON.stringify([
+      'getcourse',
+      p.tag,
+      p.purchaseId,
+      [...p.products].sort(),
+      p.email,
+      p.finishAt?.text ?? null,
+      p.startAt?.text ?? null,
+      p.status,
+    ]),
+  );
+}
+
+function fieldsKey(fields: Record<string, unknown>): string {
+  return sha256(JSON.stringify(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
