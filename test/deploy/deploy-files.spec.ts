@@ -1,0 +1,107 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+/** Fields Cloud Build accepts (cloud.google.com/build/docs/build-config-file-schema). */
+const BUILD_FIELDS = new Set([
+  'steps', 'timeout', 'queueTtl', 'logsBucket', 'options', 'substitutions', 'tags', 'serviceAccount', 'secrets',
+  'availableSecrets', 'artifacts', 'images', 'serviceAccount',
+]);
+const STEP_FIELDS = new Set([
+  'name', 'args', 'env', 'allowFailure', 'allowExitCodes', 'dir', 'id', 'waitFor', 'entrypoint', 'secretEnv',
+  'volumes', 'timeout', 'script', 'automapSubstitutions',
+]);
+const OPTION_FIELDS = new Set([
+  'env', 'secretEnv', 'volumes', 'sourceProvenanceHash', 'machineType', 'diskSizeGb', 'substitutionOption',
+  'dynamicSubstitutions', 'automapSubstitutions', 'logStreamingOption', 'logging', 'defaultLogsBucketBehavior', 'pool',
+  'requestedVerifyOption',
+]);
+const BUILT_IN = new Set(['PROJECT_ID', 'PROJECT_NUMBER', 'BUILD_ID', 'LOCATION', 'TRIGGER_NAME', 'COMMIT_SHA', 'SHORT_SHA', 'REVISION_ID', 'BRANCH_NAME', 'TAG_NAME', 'REPO_NAME', 'REPO_FULL_NAME', 'SERVICE_ACCOUNT_EMAIL', 'SERVICE_ACCOUNT', 'REF_NAME', 'TRIGGER_BUILD_CONFIG_PATH']);
+
+describe('cloudbuild.yaml', () => {
+  const text = readFileSync('cloudbuild.yaml', 'utf8');
+  const build = parse(text) as Record<string, unknown> & { steps: Record<string, unknown>[]; substitutions: Record<string, string>; options: Record<string, unknown> };
+
+  it('should use only fields Cloud Build accepts', () => {
+    expect(Object.keys(build).filter((k) => !BUILD_FIELDS.has(k))).toEqual([]);
+    expect(Object.keys(build.options).filter((k) => !OPTION_FIELDS.has(k))).toEqual([]);
+    for (const step of build.steps) {
+      expect(Object.keys(step).filter((k) => !STEP_FIELDS.has(k))).toEqual([]);
+      expect(typeof step.name).toBe('string');
+      if (step.args) expect(Array.isArray(step.args)).toBe(true);
+    }
+  });
+
+  it('should define every user substitution it uses, with names Cloud Build allows', () => {
+    const used = new Set([...text.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g)].map((m) => m[1]!));
+    for (const name of used) {
+      if (name.startsWith('_')) expect({ name, defined: name in build.substitutions }).toEqual({ name, defined: true });
+      else expect({ name, builtIn: BUILT_IN.has(name) }).toEqual({ name, builtIn: true });
+    }
+    for (const key of Object.keys(build.substitutions)) expect(key).toMatch(/^_[A-Z0-9_]+$/);
+  });
+
+  it('should install, lint, test with the emulators, build, push and deploy, in that order', () => {
+    expect(build.steps.map((s) => s.id)).toEqual(['install', 'lint', 'test', 'image', 'push', 'deploy']);
+    const test = JSON.stringify(build.steps.find((s) => s.id === 'test'));
+    expect(test).toContain('google-cloud-cli-firestore-emulator');
+    expect(test).toContain('google-cloud-cli-pubsub-emulator');
+    expect(test).toContain('npm test');
+    const deploy = (build.steps.find((s) => s.id === 'deploy')!.args as string[]).join(' ');
+    expect(deploy).toContain('--set-secrets=');
+    expect(deploy).toContain('--no-allow-unauthenticated');
+    expect(build.images).toHaveLength(1);
+  });
+});
+
+describe('Dockerfile', () => {
+  const text = readFileSync('Dockerfile', 'utf8');
+  it('should be multi-stage on Node 22 slim, production dependencies only, non-root, started with node', () => {
+    expect(text.match(/^FROM node:22-slim/gm)).toHaveLength(2);
+    expect(text).toContain('npm prune --omit=dev');
+    expect(text).toMatch(/^USER node$/m);
+    expect(text).toMatch(/^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    expect(readFileSync('.dockerignore', 'utf8')).toContain('node_modules');
+  });
+});
+
+describe('scripts/setup-gcp.sh --dry-run', () => {
+  it('should print every command it would run, idempotently guarded, without calling anything', () => {
+    const result = spawnSync('bash', ['scripts/setup-gcp.sh', '--project', 'acme-prod', '--provider-id', 'acme-public', '--push', 'https://svc.example.run.app', '--dry-run'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    expect(result.status).toBe(0);
+    const commands = result.stdout.split('\n').filter((l) => l.startsWith('+ '));
+    expect(commands.length).toBeGreaterThan(25);
+    const all = commands.join('\n');
+    for (const expected of [
+      'services enable',
+      'iam service-accounts create entitlements-runtime',
+      'artifacts repositories create entitlements',
+      'firestore indexes composite create',
+      'firestore fields ttls update expireAt --collection-group=events --enable-ttl',
+      'pubsub topics create marketplace-dead-letter',
+      '--expiration-period=never',
+      '--max-delivery-attempts=10',
+      '--dead-letter-topic=marketplace-dead-letter',
+      '--push-endpoint=https://svc.example.run.app/marketplace/push',
+      '--push-auth-service-account=entitlements-push@acme-prod.iam.gserviceaccount.com',
+      'topics/acme-public',
+      'secrets create purchasely-secrets',
+      'scheduler jobs create http entitlements-reconcile',
+      '--oidc-service-account-email=entitlements-scheduler@acme-prod.iam.gserviceaccount.com',
+    ]) {
+      expect({ expected, found: all.includes(expected) }).toEqual({ expected, found: true });
+    }
+    // Every create is guarded by a describe (idempotent).
+    for (const line of commands.filter((l) => / create /.test(l) && !l.includes('indexes composite'))) expect(line).toContain(' describe ');
+  });
+
+  it('should refuse to run without a project and provider id', () => {
+    const result = spawnSync('bash', ['scripts/setup-gcp.sh', '--dry-run'], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--project and --provider-id are required');
+  });
+});
