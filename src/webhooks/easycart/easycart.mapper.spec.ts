@@ -271,6 +271,8 @@ describe('parseEasyCartDate', () => {
       '',
       0,
       -5,
+      8640000000000001, // past the largest Date: found by the fuzz test
+      '+275760-09-13T00:00:01Z',
     ]) {
       expect(parseEasyCartDate(value)).toBeNull();
     }

@@ -36,12 +36,15 @@ export function parseEasyCartDate(value: number | string): Date | null {
   const check = new Date(Date.UTC(+y!, +mo! - 1, +d!));
   // Date.UTC rolls 2026-02-30 over to March; a real calendar date survives the round trip.
   if (check.getUTCMonth() !== +mo! - 1 || check.getUTCDate() !== +d! || +h! > 23 || +mi! > 59 || +s! > 59) return null;
-  return new Date(utc - zoneOffsetMs(zone));
+  const date = new Date(utc - zoneOffsetMs(zone));
+  return Number.isNaN(date.getTime()) ? null : date;
 }
 
 function fromEpoch(n: number): Date | null {
   if (!Number.isFinite(n) || n <= 0) return null;
-  return new Date(n >= 1e12 ? n : n * 1000);
+  const date = new Date(n >= 1e12 ? n : n * 1000);
+  // Beyond ±8.64e15 ms a Date is invalid (and toISOString throws): refuse like any unreadable date.
+  return Number.isNaN(date.getTime()) ? null : date;
 }
 
 function zoneOffsetMs(zone: string): number {
