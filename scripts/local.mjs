@@ -17,6 +17,7 @@ const PORT = process.env.PORT ?? '8080';
 const FAKE_PORT = process.env.FAKE_PROCUREMENT_PORT ?? '8089';
 const PROJECT = 'demo-entitlements';
 const PROVIDER = 'demo-provider';
+const DEMO_ACCOUNT = 'demo-account';
 const children = [];
 let stopping = false;
 
@@ -100,23 +101,26 @@ async function main() {
 
   start('fake Procurement API', ['dist/tools/fake-procurement/main.js', '--port', FAKE_PORT, '--provider', PROVIDER], {});
   await waitFor(`http://127.0.0.1:${FAKE_PORT}/__control/calls`, 'the fake Procurement API');
+  // A demo customer whose sign-up is done, so `npm run simulate -- buy` goes straight to approval.
+  const control = `http://127.0.0.1:${FAKE_PORT}/__control/providers/${PROVIDER}`;
+  await fetch(`${control}/accounts`, { method: 'POST', body: JSON.stringify({ accountId: DEMO_ACCOUNT }) });
+  await fetch(`${control}/accounts/${DEMO_ACCOUNT}:approve`, { method: 'POST', body: '{}' });
   start('service', ['dist/src/main.js'], { ...LOCAL_ENV, ...emulatorEnv, PORT });
   await waitFor(`http://127.0.0.1:${PORT}/readyz`, 'the service');
 
   log(`ready. Service http://127.0.0.1:${PORT}  (health: /healthz, /readyz)`);
   log(`Firestore emulator ${emulators.firestoreHost}, Pub/Sub emulator ${emulators.pubsubHost}, fake Procurement API http://127.0.0.1:${FAKE_PORT}`);
   log('next, in another terminal:');
-  log('  npm run simulate -- buy --plan pro        # a Marketplace purchase; the service approves it');
-  log('  npm run simulate -- approve-account <accountId>   (what your sign-up page triggers; see docs/marketplace-signup.md)');
-  log('  npm run simulate -- activate <entitlementId>      # Google activates it → active in Firestore');
-  log('  npm run simulate -- show <entitlementId>          # the entitlement and access documents');
+  log('  npm run simulate -- buy --plan pro            # purchase → the service approves → Google activates');
+  log('  npm run simulate -- show <entitlementId>      # the entitlement and the access summary in Firestore');
+  log('  npm run simulate -- change-plan <entitlementId> --plan basic | cancel <entitlementId> | --help');
   log('Ctrl-C stops everything.');
   writeSandboxFile({ ...emulatorEnv, PORT, FAKE_PORT });
 }
 
 function writeSandboxFile(values) {
   mkdirSync(join(root, '.local'), { recursive: true });
-  writeFileSync(join(root, '.local', 'sandbox.json'), JSON.stringify({ project: PROJECT, provider: PROVIDER, ...values }, null, 2));
+  writeFileSync(join(root, '.local', 'sandbox.json'), JSON.stringify({ project: PROJECT, provider: PROVIDER, demoAccount: DEMO_ACCOUNT, ...values }, null, 2));
 }
 
 process.once('SIGINT', () => void stop(0));

@@ -48,12 +48,32 @@ if (command === 'show') {
     }
   }
   await db.terminate();
+} else if (command === 'buy') {
+  // The sandbox's whole purchase: buy on the demo account (signed up and approved when the sandbox
+  // started) unless --account is given, wait for the service to approve, then activate as Google does.
+  if (!rest.includes('--product')) rest.push('--product', 'demo-product.endpoints.demo-entitlements.cloud.goog');
+  if (!rest.includes('--account')) rest.push('--account', sandbox.demoAccount);
+  const bought = cli(['buy', ...rest], 'pipe');
+  process.stdout.write(bought.stdout);
+  const id = /entitlementId=(\S+)/.exec(bought.stdout)?.[1];
+  if (bought.status !== 0 || !id) process.exit(bought.status ?? 1);
+  console.log('waiting for the service to approve it…');
+  const deadline = Date.now() + 15_000;
+  let activated = false;
+  while (!activated && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    activated = cli(['activate', id], 'pipe').status === 0;
+  }
+  if (!activated) {
+    console.log(`not approved yet: its plan may need an admin (manual policy) or its account a sign-up. Inspect: npm run simulate -- show ${id}`);
+    process.exit(1);
+  }
+  console.log('Google activated it (ENTITLEMENT_ACTIVE published). In a moment:');
+  console.log(`  npm run simulate -- show ${id}`);
 } else {
-  // The demo listing's product, so `buy --plan pro` is enough in the sandbox.
-  if (command === 'buy' && !rest.includes('--product')) rest.push('--product', 'demo-product.endpoints.demo-entitlements.cloud.goog');
-  const result = spawnSync(process.execPath, [join(root, 'dist/tools/simulator/cli.js'), ...(command ? [command] : []), ...rest], {
-    env,
-    stdio: 'inherit',
-  });
-  process.exit(result.status ?? 1);
+  process.exit(cli(command ? [command, ...rest] : rest, 'inherit').status ?? 1);
+}
+
+function cli(args, stdio) {
+  return spawnSync(process.execPath, [join(root, 'dist/tools/simulator/cli.js'), ...args], { env, stdio, encoding: 'utf8' });
 }

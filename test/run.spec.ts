@@ -60,6 +60,19 @@ describe('npm run local (the README first command)', () => {
       expect(health.status).toBe(200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(await ready.json()).toEqual({ status: 'ok', firestore: 'ok' });
+
+      // The README's sandbox walk-through: a purchase becomes an active entitlement in Firestore.
+      const bought = spawnSync(node, ['scripts/simulate.mjs', 'buy', '--plan', 'pro'], { encoding: 'utf8', timeout: 60_000 });
+      expect(bought.stdout).toContain('Google activated it');
+      const id = /entitlementId=(\S+)/.exec(bought.stdout)![1]!;
+      let shown = '';
+      for (let i = 0; i < 40 && !shown.includes('status=active'); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        shown = spawnSync(node, ['scripts/simulate.mjs', 'show', id], { encoding: 'utf8', timeout: 30_000 }).stdout;
+      }
+      expect(shown).toContain(`entitlement gcp:${id}: status=active active=true product=demo plan=pro`);
+      expect(shown).toContain('access/gcp-account:demo-account:');
+      expect(shown).toContain(`gcp:${id}`);
     } finally {
       child.kill('SIGINT');
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
