@@ -3,7 +3,7 @@ import { TransientError } from '../common/errors/app-error.js';
 import { AppLogger } from '../common/logging/app-logger.js';
 import { Catalog } from '../entitlements/catalog.js';
 import { Clock } from '../entitlements/clock.js';
-import type { EntitlementChange, Outcome } from '../entitlements/entitlement.js';
+import type { Actor, EntitlementChange, Outcome } from '../entitlements/entitlement.js';
 import { EntitlementStore } from '../entitlements/entitlement-store.js';
 import type { InboundEvent, LedgerResult, TransportKind } from '../entitlements/inbound-event.js';
 import { isFinalOutcome } from '../entitlements/ledger-plan.js';
@@ -12,7 +12,7 @@ import { accountSubject } from '../entitlements/subject.js';
 import { ApprovalPolicy } from './approval-policy.js';
 import { dateOf, lastSegment, productOf, statusOf } from './entitlement-state.js';
 import { decideAccount } from './events/accounts.js';
-import type { ApprovalStage, Decision } from './events/decision.js';
+import { mirror, type ApprovalStage, type Decision } from './events/decision.js';
 import { decideEntitlement, isKnownEntitlementEvent } from './events/event-families.js';
 import { MarketplaceStore, type ActionKind } from './marketplace-store.js';
 import { parseMarketplaceMessage, type MarketplaceMessage } from './marketplace-message.js';
@@ -111,6 +111,23 @@ export class MarketplaceEvents {
     return { approvedNow, entitlementsApproved: await this.approveParked(accountId, trigger) };
   }
 
+  /**
+   * After an admin's Procurement call (src/admin): mirror the entitlement as the API returns it now,
+   * with the admin as the history's actor. The decision table is skipped on purpose: for a manual
+   * plan it would put an approved entitlement back to `awaiting_admin`; no Procurement call is made.
+   */
+  async mirrorAdminDecision(id: string, event: InboundEvent, actor: Actor): Promise<HandleResult> {
+    const entitlement = await this.fetch(() => this.procurement.getEntitlement(id));
+    if (!entitlement) return this.ledger.record(event, 'ignored', 'entitlement no longer exists (404)');
+    const accountId = lastSegment(entitlement.account);
+    if (!accountId || !statusOf(entitlement.state)) {
+      return this.ledger.record(event, 'ignored', `nothing to mirror (account ${accountId}, state ${entitlement.state})`);
+    }
+    const change = this.mirrorChange(id, accountId, entitlement, event, mirror(null, 'approval_requested'));
+    if (!change.ok) return this.ledger.record(event, 'invalid', change.reason);
+    return this.ledger.apply({ ...change.change, actor }, event);
+  }
+
   /** Approve (per policy) every entitlement of the account still waiting for activation; used once signup is approved. */
   async approveParked(accountId: string, trigger: InboundEvent): Promise<number> {
     const waiting = await this.procurement.listEntitlements(`account=${quote(accountId)} state=activation_requested`);
@@ -168,6 +185,10 @@ export class MarketplaceEvents {
       input.accountApproved = account ? isApproved(account) : false;
     }
     let decision = decideEntitlement(input);
+    if (decision.kind === 'mirror' && !decision.action && decision.approval && decision.approval !== 'approval_requested') {
+      // Already approved (by an admin, or before a re-park): a late redelivery must not re-park it.
+      if (await this.store.isActionDone(`approve:${id}`)) decision = { ...decision, approval: 'approval_requested' };
+    }
     let approved = false;
     if (decision.kind === 'mirror' && decision.action) {
       const acted = await this.act(id, entitlement, decision);

@@ -78,6 +78,8 @@ export abstract class MarketplaceStore {
   abstract claimAction(key: string, kind: ActionKind, leaseMs: number, now: Date): Promise<boolean>;
   /** The call succeeded (or its effect is known): the claim stays, forever refusing a second call. */
   abstract completeAction(key: string, result: Record<string, unknown>, now: Date): Promise<void>;
+  /** Whether the call named by `key` was made (claimed and completed). */
+  abstract isActionDone(key: string): Promise<boolean>;
   /** The call failed without effect: drop the claim so a retry may claim again. */
   abstract releaseAction(key: string): Promise<void>;
   /**

@@ -126,6 +126,11 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
     await withDeadline(write, 5_000, 'Firestore write timed out');
   }
 
+  async isActionDone(key: string): Promise<boolean> {
+    const snap = await readWithDeadline(this.db.collection(COLLECTIONS.actions).doc(documentId(key)).get());
+    return snap.exists && snap.get('completedAt') !== null && snap.get('completedAt') !== undefined;
+  }
+
   async releaseAction(key: string): Promise<void> {
     await withDeadline(this.db.collection(COLLECTIONS.actions).doc(documentId(key)).delete(), 5_000, 'Firestore write timed out');
   }

@@ -1,0 +1,67 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { approveBody, idParam, parseRequest, rejectBody } from '../admin.schemas.js';
+import { AdminViews } from '../admin-views.service.js';
+import { CurrentPrincipal } from '../auth/admin-auth.guard.js';
+import { AdminRoute, type Principal } from '../auth/roles.js';
+import { ref } from '../openapi/schemas.js';
+import { AccountActions } from './account-actions.service.js';
+
+const ID = { accountId: 'Marketplace account id' };
+
+@Controller('admin/v1/accounts')
+export class AccountsController {
+  constructor(
+    private readonly views: AdminViews,
+    private readonly actions: AccountActions,
+  ) {}
+
+  @Get(':accountId')
+  @AdminRoute({
+    role: 'viewer',
+    operationId: 'getAccount',
+    summary: 'A Marketplace account as mirrored, with the ids of its entitlements',
+    tags: ['accounts'],
+    params: ID,
+    errors: [404],
+    response: { status: 200, description: 'The account', schema: ref('AccountDetail') },
+  })
+  get(@Param('accountId') accountId: string) {
+    return this.views.account(idParam('accountId', accountId));
+  }
+
+  @Post(':accountId/approve')
+  @HttpCode(200)
+  @AdminRoute({
+    role: 'approver',
+    operationId: 'approveAccount',
+    summary: "Approve the account's sign-up",
+    description:
+      'Then approves (per policy) the entitlements parked while the account waited. 409 when the sign-up is approved already.',
+    tags: ['accounts'],
+    params: ID,
+    body: approveBody,
+    errors: [400, 404, 409],
+    response: { status: 200, description: 'Approved', schema: ref('AccountActionResult') },
+  })
+  approve(@CurrentPrincipal() principal: Principal, @Param('accountId') accountId: string, @Body() body: unknown) {
+    const { reason } = parseRequest(approveBody, body);
+    return this.actions.approve(principal, idParam('accountId', accountId), reason ?? null);
+  }
+
+  @Post(':accountId/reject')
+  @HttpCode(200)
+  @AdminRoute({
+    role: 'approver',
+    operationId: 'rejectAccount',
+    summary: "Reject the account's pending sign-up",
+    tags: ['accounts'],
+    params: ID,
+    body: rejectBody,
+    errors: [400, 404, 409],
+    response: { status: 200, description: 'Rejected', schema: ref('AccountActionResult') },
+  })
+  reject(@CurrentPrincipal() principal: Principal, @Param('accountId') accountId: string, @Body() body: unknown) {
+    const { reason } = parseRequest(rejectBody, body);
+    return this.actions.reject(principal, idParam('accountId', accountId), reason);
+  }
+}

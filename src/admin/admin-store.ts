@@ -1,0 +1,102 @@
+import type { EntitlementStatus, Outcome, Source } from '../entitlements/entitlement.js';
+import type { TransportKind } from '../entitlements/inbound-event.js';
+import type { EntitlementRecord, HistoryEntry } from '../entitlements/ledger-plan.js';
+import type { ApprovalStage } from '../marketplace/events/decision.js';
+import type { AdminRole } from './auth/roles.js';
+
+/** A page of a list, in document-id order; `next` is the id to continue after, null on the last page. */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+export interface PageRequest {
+  pageSize: number;
+  /** Continue after this document id (decoded from the caller's opaque cursor). */
+  after?: string;
+}
+
+export interface EntitlementFilter {
+  status?: EntitlementStatus;
+  source?: Source;
+  product?: string;
+  /** Marketplace account (`details.marketplace.accountId`). */
+  accountId?: string;
+  /** `details.marketplace.approval` / `.planChangeApproval` (the approval views). */
+  approval?: ApprovalStage;
+  planChangeApproval?: ApprovalStage;
+}
+
+export interface EventFilter {
+  outcome: Outcome;
+  source?: Source;
+}
+
+/** `events/{id}` as the admin API shows it; `raw` only when one event is read. */
+export interface EventRecord {
+  id: string;
+  source: Source;
+  eventKey: string;
+  eventType: string;
+  outcome: Outcome;
+  reason: string | null;
+  entitlementId: string | null;
+  transport: { kind: TransportKind; id?: string };
+  attempts: number;
+  receivedAt: Date;
+  updatedAt: Date;
+  rawTruncated: boolean;
+  raw?: string | null;
+}
+
+/** `actions/{key}`: the once-only claim on a Procurement call (MarketplaceStore.claimAction). */
+export interface ActionRecord {
+  key: string;
+  kind: string;
+  claimedAt: Date;
+  completedAt: Date | null;
+  result: Record<string, unknown> | null;
+}
+
+export type AuditAction =
+  | 'entitlement.approve'
+  | 'entitlement.reject'
+  | 'planChange.approve'
+  | 'planChange.reject'
+  | 'account.approve'
+  | 'account.reject'
+  | 'event.replay';
+
+/** `audit/{autoId}`: one admin action, whatever came of it (docs/admin-api.md). */
+export interface AuditEntry {
+  at: Date;
+  actor: { kind: 'user' | 'api-key'; id: string };
+  role: AdminRole;
+  action: AuditAction;
+  target: { type: 'entitlement' | 'account' | 'event'; id: string; plan?: string };
+  reason: string | null;
+  /** done: the call was made; refused: it no longer applied (nothing called); failed: the call or a read failed. */
+  outcome: 'done' | 'refused' | 'failed';
+  /** The Procurement API's answer (or the refusal), and what the ledger made of it. */
+  answer: Record<string, unknown>;
+}
+
+export type AuditRecord = AuditEntry & { id: string };
+
+/**
+ * The admin API's reads and its audit writes. Everything else goes through the ports that own it
+ * (EntitlementStore for one entitlement, MarketplaceStore for accounts and claims, the Ledger for changes).
+ */
+export abstract class AdminStore {
+  abstract listEntitlements(filter: EntitlementFilter, page: PageRequest): Promise<Page<EntitlementRecord>>;
+  /** Newest first. */
+  abstract listHistory(entitlementId: string, limit: number): Promise<(HistoryEntry & { id: string })[]>;
+  abstract listEvents(filter: EventFilter, page: PageRequest): Promise<Page<EventRecord>>;
+  /** One event record by its document id, with its raw payload. */
+  abstract getEvent(id: string): Promise<EventRecord | null>;
+  abstract getAction(key: string): Promise<ActionRecord | null>;
+  /** Appends an audit entry; returns its id. */
+  abstract appendAudit(entry: AuditEntry): Promise<string>;
+  /** Newest first; `after` is an audit entry id. Unknown `after` → null. */
+  abstract listAudit(filter: { targetId?: string }, page: PageRequest): Promise<Page<AuditRecord> | null>;
+}

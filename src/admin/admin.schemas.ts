@@ -1,0 +1,106 @@
+import { Buffer } from 'node:buffer';
+import { z } from 'zod';
+import { AppError } from '../common/errors/app-error.js';
+import { OUTCOMES, SOURCES, STATUSES } from '../entitlements/entitlement.js';
+import { parseBody } from '../webhooks/common/zod-body.js';
+import { ADMIN_DEFAULTS } from './admin.defaults.js';
+import type { Page } from './admin-store.js';
+
+/** Request schemas of the admin API: used to validate, and (as JSON Schema) in the OpenAPI document. */
+
+const page = {
+  pageSize: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(ADMIN_DEFAULTS.maxPageSize)
+    .default(ADMIN_DEFAULTS.pageSize)
+    .meta({ description: `Items per page (at most ${ADMIN_DEFAULTS.maxPageSize})` }),
+  cursor: z.string().min(1).max(2048).optional().meta({ description: 'Opaque; `nextCursor` of the previous page' }),
+};
+
+export const entitlementsQuery = z.strictObject({
+  status: z.enum(STATUSES).optional(),
+  source: z.enum(SOURCES).optional(),
+  product: z.string().min(1).max(200).optional().meta({ description: "The product's own name (config/products.yaml)" }),
+  account: z.string().min(1).max(200).optional().meta({ description: 'Marketplace account id' }),
+  ...page,
+});
+
+export const pendingQuery = z.strictObject({
+  scope: z
+    .enum(['admin', 'all'])
+    .default('admin')
+    .meta({ description: '`admin`: only what waits for an admin (manual policy); `all`: everything pending' }),
+  ...page,
+});
+
+export const eventsQuery = z.strictObject({
+  outcome: z.enum(OUTCOMES).meta({ description: 'Usually invalid, failed or stale' }),
+  source: z.enum(SOURCES).optional(),
+  ...page,
+});
+
+export const auditQuery = z.strictObject({
+  target: z.string().min(1).max(500).optional().meta({ description: 'Entitlement, account or event id' }),
+  ...page,
+});
+
+/** The Procurement API documents 256 bytes for reasons and truncates longer ones silently: refuse them here. */
+const reason = z
+  .string()
+  .min(1, 'must not be empty')
+  .superRefine((value, ctx) => {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > ADMIN_DEFAULTS.maxReasonBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is ${bytes} bytes; the Procurement API allows at most ${ADMIN_DEFAULTS.maxReasonBytes} bytes (UTF-8)`,
+      });
+    }
+  })
+  .meta({ description: `At most ${ADMIN_DEFAULTS.maxReasonBytes} bytes of UTF-8 (the Procurement API's limit)` });
+
+const plan = z.string().min(1).max(200).meta({
+  description:
+    "The pending plan as the Procurement API names it (`newPendingPlan`, the entitlement's `pendingPlan.providerPlan`)",
+});
+
+export const approveBody = z.strictObject({ reason: reason.optional() });
+export const rejectBody = z.strictObject({ reason });
+export const planChangeApproveBody = z.strictObject({ plan, reason: reason.optional() });
+export const planChangeRejectBody = z.strictObject({ plan, reason });
+
+/** Bodies are optional for approvals: a request without one (or with an empty one) is `{}`. */
+export function parseRequest<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  return parseBody(schema, value ?? {});
+}
+
+/** A path parameter naming a document: non-empty, bounded, no `/` (Firestore ids cannot hold one). */
+export function idParam(name: string, value: string): string {
+  if (!value || value.length > 1500 || value.includes('/')) {
+    throw new AppError('validation_failed', `Invalid ${name}`, {
+      fields: [{ field: name, problem: 'not a valid id' }],
+    });
+  }
+  return value;
+}
+
+/** Cursors are opaque to callers: the last document id of the page, base64url. */
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!id || id.includes('/') || Buffer.from(id, 'utf8').toString('base64url') !== cursor) {
+    throw new AppError('validation_failed', 'Invalid cursor', {
+      fields: [{ field: 'cursor', problem: 'not a cursor this API issued' }],
+    });
+  }
+  return id;
+}
+
+export function pageBody<T>(page: Page<T>): { items: T[]; nextCursor: string | null } {
+  return {
+    items: page.items,
+    nextCursor: page.next === null ? null : Buffer.from(page.next, 'utf8').toString('base64url'),
+  };
+}

@@ -1,0 +1,97 @@
+import { createParamDecorator, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { PATH_METADATA } from '@nestjs/common/constants.js';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { AppError } from '../../common/errors/app-error.js';
+import { AppLogger } from '../../common/logging/app-logger.js';
+import { AppConfig } from '../../config/app-config.js';
+import { Clock } from '../../entitlements/clock.js';
+import { ADMIN_DEFAULTS } from '../admin.defaults.js';
+import { AdminAuthenticator } from './admin-authenticator.js';
+import { TokenBuckets } from './rate-limiter.js';
+import { ADMIN_ROUTE, hasRole, type AdminRouteSpec, type Principal } from './roles.js';
+
+type AdminRequest = Request & { adminPrincipal?: Principal };
+
+/**
+ * Registered as an app-wide guard (APP_GUARD) so that every route under `/admin` is covered, whichever
+ * module declares it: authenticate, rate-limit per caller, then check the role the route declares
+ * with `@AdminRoute`. A route under `/admin` that declares none is refused. Other routes pass untouched.
+ */
+@Injectable()
+export class AdminAuthGuard implements CanActivate {
+  private readonly buckets: TokenBuckets;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly authenticator: AdminAuthenticator,
+    private readonly clock: Clock,
+    private readonly logger: AppLogger,
+    config: AppConfig,
+  ) {
+    this.buckets = new TokenBuckets({
+      perMinute: config.env.ADMIN_RATE_LIMIT_PER_MINUTE,
+      burst: config.env.ADMIN_RATE_LIMIT_BURST,
+      maxBuckets: ADMIN_DEFAULTS.maxBuckets,
+    });
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<AdminRequest>();
+    if (!isAdminRoute(context, request)) return true;
+
+    const spec = this.reflector.get<AdminRouteSpec | undefined>(ADMIN_ROUTE, context.getHandler());
+    if (!spec) {
+      this.logger.failure('admin route without @AdminRoute refused', {
+        path: request.path,
+        handler: context.getHandler().name,
+      });
+      throw new AppError('forbidden', 'This route declares no required role and is refused');
+    }
+    const header = request.headers['x-api-key'];
+    const principal = await this.authenticator.authenticate({
+      authorization: request.headers.authorization,
+      apiKey: Array.isArray(header) ? header[0] : header,
+    });
+    const taken = this.buckets.take(`${principal.kind}:${principal.id}`, this.clock.now().getTime());
+    if (!taken.ok) {
+      context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(taken.retryAfterSec));
+      throw new AppError('rate_limited', `Too many requests from ${principal.id}; retry in ${taken.retryAfterSec} s`, {
+        retryAfterSeconds: taken.retryAfterSec,
+      });
+    }
+    if (!hasRole(principal, spec.role)) {
+      throw new AppError(
+        'forbidden',
+        `${spec.operationId} requires the ${spec.role} role; ${principal.id} is a ${principal.role}`,
+        {
+          requiredRole: spec.role,
+          role: principal.role,
+        },
+      );
+    }
+    request.adminPrincipal = principal;
+    return true;
+  }
+}
+
+/**
+ * By the controller's declared path and by the URL, lowercased: Express matches routes
+ * case-insensitively, so `/ADMIN/...` reaches an admin handler too.
+ */
+function isAdminRoute(context: ExecutionContext, request: Request): boolean {
+  const declared = String(Reflect.getMetadata(PATH_METADATA, context.getClass()) ?? '')
+    .replace(/^\/+/, '')
+    .toLowerCase();
+  const prefix = ADMIN_DEFAULTS.prefix;
+  const under = (path: string) => path === prefix || path.startsWith(`${prefix}/`);
+  return under(declared) || under(request.path.replace(/^\/+/, '').toLowerCase());
+}
+
+/** The authenticated caller of an admin route (set by AdminAuthGuard). */
+export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<AdminRequest>().adminPrincipal;
+  if (!principal) throw new AppError('unauthenticated', 'No authenticated caller');
+  return principal;
+});

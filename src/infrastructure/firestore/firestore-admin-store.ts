@@ -1,0 +1,155 @@
+import { FieldPath, Firestore, type DocumentSnapshot, type Query } from '@google-cloud/firestore';
+import { Injectable } from '@nestjs/common';
+import { TransientError } from '../../common/errors/app-error.js';
+import {
+  AdminStore,
+  type ActionRecord,
+  type AuditEntry,
+  type AuditRecord,
+  type EntitlementFilter,
+  type EventFilter,
+  type EventRecord,
+  type Page,
+  type PageRequest,
+} from '../../admin/admin-store.js';
+import type { EntitlementRecord, HistoryEntry } from '../../entitlements/ledger-plan.js';
+import { COLLECTIONS, documentId } from './collections.js';
+import { fromFirestore, isTransientFirestoreError } from './firestore-values.js';
+import { readWithDeadline, withDeadline } from './transaction-runner.js';
+
+/** Event fields of a list: everything but the raw payload (up to 32 KB each). */
+const EVENT_SUMMARY_FIELDS = [
+  'source',
+  'eventKey',
+  'eventType',
+  'outcome',
+  'reason',
+  'entitlementId',
+  'transport',
+  'attempts',
+  'receivedAt',
+  'updatedAt',
+  'rawTruncated',
+];
+
+/**
+ * The admin API's queries. Lists use equality filters only, in document-id order, so Firestore
+ * serves them from its automatic single-field indexes (merged); the audit list orders by `at`
+ * (with a target filter it needs the composite index in docs/admin-api.md).
+ */
+@Injectable()
+export class FirestoreAdminStore extends AdminStore {
+  constructor(private readonly db: Firestore) {
+    super();
+  }
+
+  listEntitlements(filter: EntitlementFilter, page: PageRequest): Promise<Page<EntitlementRecord>> {
+    let query: Query = this.db.collection(COLLECTIONS.entitlements);
+    const equal: [string, string | undefined][] = [
+      ['status', filter.status],
+      ['source', filter.source],
+      ['product', filter.product],
+      ['details.marketplace.accountId', filter.accountId],
+      ['details.marketplace.approval', filter.approval],
+      ['details.marketplace.planChangeApproval', filter.planChangeApproval],
+    ];
+    for (const [field, value] of equal) if (value !== undefined) query = query.where(field, '==', value);
+    return this.byId(query, page, (snap) => fromFirestore<EntitlementRecord>(snap.data()));
+  }
+
+  async listHistory(entitlementId: string, limit: number): Promise<(HistoryEntry & { id: string })[]> {
+    const snap = await readWithDeadline(
+      this.db
+        .collection(COLLECTIONS.entitlements)
+        .doc(documentId(entitlementId))
+        .collection(COLLECTIONS.history)
+        .orderBy('at', 'desc')
+        .limit(limit)
+        .get(),
+    );
+    return snap.docs.map((d) => ({ id: d.id, ...fromFirestore<HistoryEntry>(d.data()) }));
+  }
+
+  listEvents(filter: EventFilter, page: PageRequest): Promise<Page<EventRecord>> {
+    let query: Query = this.db.collection(COLLECTIONS.events).where('outcome', '==', filter.outcome);
+    if (filter.source) query = query.where('source', '==', filter.source);
+    return this.byId(query.select(...EVENT_SUMMARY_FIELDS), page, (snap) => toEvent(snap));
+  }
+
+  async getEvent(id: string): Promise<EventRecord | null> {
+    const snap = await readWithDeadline(this.db.collection(COLLECTIONS.events).doc(id).get());
+    return snap.exists ? toEvent(snap) : null;
+  }
+
+  async getAction(key: string): Promise<ActionRecord | null> {
+    const snap = await readWithDeadline(this.db.collection(COLLECTIONS.actions).doc(documentId(key)).get());
+    if (!snap.exists) return null;
+    const data = fromFirestore<Partial<ActionRecord>>(snap.data());
+    return {
+      key,
+      kind: data.kind ?? 'unknown',
+      claimedAt: data.claimedAt ?? new Date(0),
+      completedAt: data.completedAt ?? null,
+      result: data.result ?? null,
+    };
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<string> {
+    try {
+      const ref = await withDeadline(
+        this.db.collection(COLLECTIONS.audit).add(entry),
+        5_000,
+        'Firestore write timed out (audit)',
+      );
+      return ref.id;
+    } catch (error) {
+      if (!(error instanceof TransientError) && isTransientFirestoreError(error))
+        throw new TransientError('Firestore unavailable (audit)', error);
+      throw error;
+    }
+  }
+
+  async listAudit(filter: { targetId?: string }, page: PageRequest): Promise<Page<AuditRecord> | null> {
+    const collection = this.db.collection(COLLECTIONS.audit);
+    let query: Query = filter.targetId ? collection.where('target.id', '==', filter.targetId) : collection;
+    query = query.orderBy('at', 'desc');
+    if (page.after) {
+      const cursor = await readWithDeadline(collection.doc(page.after).get());
+      if (!cursor.exists) return null;
+      query = query.startAfter(cursor);
+    }
+    const snap = await readWithDeadline(query.limit(page.pageSize + 1).get());
+    const docs = snap.docs.slice(0, page.pageSize);
+    return {
+      items: docs.map((d) => ({ id: d.id, ...fromFirestore<AuditEntry>(d.data()) })),
+      next: snap.docs.length > page.pageSize ? (docs.at(-1)?.id ?? null) : null,
+    };
+  }
+
+  private async byId<T>(query: Query, page: PageRequest, map: (snap: DocumentSnapshot) => T): Promise<Page<T>> {
+    let ordered = query.orderBy(FieldPath.documentId());
+    if (page.after) ordered = ordered.startAfter(page.after);
+    const snap = await readWithDeadline(ordered.limit(page.pageSize + 1).get());
+    const docs = snap.docs.slice(0, page.pageSize);
+    return { items: docs.map(map), next: snap.docs.length > page.pageSize ? (docs.at(-1)?.id ?? null) : null };
+  }
+}
+
+function toEvent(snap: DocumentSnapshot): EventRecord {
+  const data = fromFirestore<Record<string, unknown>>(snap.data());
+  return {
+    id: snap.id,
+    source: data.source as EventRecord['source'],
+    eventKey: data.eventKey as string,
+    eventType: data.eventType as string,
+    outcome: data.outcome as EventRecord['outcome'],
+    reason: (data.reason as string | null | undefined) ?? null,
+    entitlementId: (data.entitlementId as string | null | undefined) ?? null,
+    transport: (data.transport as EventRecord['transport'] | undefined) ?? { kind: 'webhook' },
+    attempts: (data.attempts as number | undefined) ?? 1,
+    receivedAt: data.receivedAt as Date,
+    updatedAt: data.updatedAt as Date,
+    rawTruncated: data.rawTruncated === true,
+    ...('raw' in data ? { raw: (data.raw as string | null) ?? null } : {}),
+  };
+}
