@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AdminModule } from './admin/admin.module.js';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter.js';
 import { HealthController } from './common/health/health.controller.js';
 import { AppLogger } from './common/logging/app-logger.js';
@@ -38,7 +39,14 @@ export class AppModule {
   static register(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.register(options), FirestoreModule, EntitlementsModule, MarketplaceModule, WebhooksModule],
+      imports: [
+        CoreModule.register(options),
+        FirestoreModule,
+        EntitlementsModule,
+        MarketplaceModule,
+        WebhooksModule,
+        AdminModule,
+      ],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -1,8 +1,10 @@
 import { Firestore } from '@google-cloud/firestore';
 import { Global, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { AdminStore } from '../../admin/admin-store.js';
 import { AppConfig } from '../../config/app-config.js';
 import { EntitlementStore } from '../../entitlements/entitlement-store.js';
 import { MarketplaceStore } from '../../marketplace/marketplace-store.js';
+import { FirestoreAdminStore } from './firestore-admin-store.js';
 import { FirestoreEntitlementStore } from './firestore-entitlement-store.js';
 import { FirestoreMarketplaceStore } from './firestore-marketplace-store.js';
 import { createFirestore } from './firestore.provider.js';
@@ -15,8 +17,9 @@ import { TransactionRunner } from './transaction-runner.js';
     TransactionRunner,
     { provide: EntitlementStore, useClass: FirestoreEntitlementStore },
     { provide: MarketplaceStore, useClass: FirestoreMarketplaceStore },
+    { provide: AdminStore, useClass: FirestoreAdminStore },
   ],
-  exports: [Firestore, EntitlementStore, MarketplaceStore, TransactionRunner],
+  exports: [Firestore, EntitlementStore, MarketplaceStore, AdminStore, TransactionRunner],
 })
 export class FirestoreModule implements OnApplicationShutdown {
   constructor(
