@@ -48,6 +48,8 @@ if (command === 'show') {
     }
   }
   await db.terminate();
+} else if (command === 'webhook') {
+  await sendSampleWebhook(rest[0]);
 } else if (command === 'buy') {
   // The sandbox's whole purchase: buy on the demo account (signed up and approved when the sandbox
   // started) unless --account is given, wait for the service to approve, then activate as Google does.
@@ -76,4 +78,46 @@ if (command === 'show') {
 
 function cli(args, stdio) {
   return spawnSync(process.execPath, [join(root, 'dist/tools/simulator/cli.js'), ...args], { env, stdio, encoding: 'utf8' });
+}
+
+/**
+ * A signed sample webhook per provider, sent to the sandbox service with the sandbox's demo
+ * secrets (scripts/local.mjs): `npm run simulate -- webhook purchasely|easycart|getcourse`.
+ */
+async function sendSampleWebhook(provider) {
+  const { createHmac, randomUUID } = await import('node:crypto');
+  const base = `http://127.0.0.1:${sandbox.PORT}`;
+  const fixture = (path) => JSON.parse(readFileSync(join(root, 'test/fixtures', path), 'utf8'));
+  const now = Date.now();
+  let response;
+  if (provider === 'purchasely') {
+    const event = { ...fixture('purchasely/activate.json'), event_id: randomUUID(), event_created_at_ms: now, product: 'PREMIUM', user_id: 'demo-user', environment: 'PRODUCTION' }; // SANDBOX events are ignored by policy
+    const body = JSON.stringify(event);
+    const timestamp = String(Math.floor(now / 1000));
+    const signature = createHmac('sha256', 'local-purchasely-secret-0001').update(timestamp + body).digest('hex');
+    response = await fetch(`${base}/webhooks/purchasely`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-purchasely-timestamp': timestamp, 'x-purchasely-request-signature': signature },
+      body,
+    });
+  } else if (provider === 'easycart') {
+    const event = { ...fixture('easycart/product_assigned.json'), timestamp: Math.floor(now / 1000), product_name: 'demo-course', order_uuid: randomUUID() };
+    const body = JSON.stringify(event);
+    const signature = createHmac('sha256', 'local-easycart-key-00000001').update(body).digest('hex');
+    response = await fetch(`${base}/webhooks/easycart`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-signature': signature },
+      body,
+    });
+  } else if (provider === 'getcourse') {
+    const finish = new Date(now + 30 * 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
+    const query = new URLSearchParams({ event: 'purchase_active', purchase_id: String(now), user_id: '1', email: 'student@example.com', product: 'demo-course', finish_at: finish, status: 'active' });
+    response = await fetch(`${base}/webhooks/getcourse/local-getcourse-token-000000000001?${query}`);
+  } else {
+    console.error('usage: npm run simulate -- webhook purchasely|easycart|getcourse');
+    process.exit(2);
+  }
+  console.log(`${provider} webhook → HTTP ${response.status} ${await response.text()}`);
+  console.log('see it with: npm run simulate -- show');
+  process.exit(response.ok ? 0 : 1);
 }

@@ -73,6 +73,11 @@ describe('npm run local (the README first command)', () => {
       expect(shown).toContain(`entitlement gcp:${id}: status=active active=true product=demo plan=pro`);
       expect(shown).toContain('access/gcp-account:demo-account:');
       expect(shown).toContain(`gcp:${id}`);
+
+      for (const provider of ['purchasely', 'easycart', 'getcourse']) {
+        const sent = spawnSync(node, ['scripts/simulate.mjs', 'webhook', provider], { encoding: 'utf8', timeout: 30_000 });
+        expect({ provider, out: sent.stdout.split('\n')[0] }).toEqual({ provider, out: expect.stringMatching(/→ HTTP 200 .*"outcome":"applied"/) });
+      }
     } finally {
       child.kill('SIGINT');
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
@@ -80,5 +85,5 @@ describe('npm run local (the README first command)', () => {
     expect(child.exitCode).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     await expect(fetch(`http://127.0.0.1:${fakePort}/__control/calls`)).rejects.toThrow();
-  }, 120_000);
+  }, 240_000);
 });
