@@ -1,4 +1,4 @@
-import { Duration, PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import type { Message, Subscription } from '@google-cloud/pubsub';
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
@@ -39,9 +39,11 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly logger: AppLogger,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     const name = this.config.env.MARKETPLACE_SUBSCRIPTION;
     if (!name) return;
+    // Loaded only when pulling: push-only instances skip the client's start-up cost.
+    const { Duration, PubSub } = await import('@google-cloud/pubsub');
     const pubsub = new PubSub({ projectId: this.config.env.GOOGLE_CLOUD_PROJECT });
     this.subscription = pubsub.subscription(name, {
       flowControl: PULL_DEFAULTS.flowControl,
