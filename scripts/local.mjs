@@ -34,6 +34,9 @@ const LOCAL_ENV = {
   PURCHASELY_SECRETS: 'local-purchasely-secret-0001',
   EASYCART_SIGNING_KEYS: 'local-easycart-key-00000001',
   GETCOURSE_PATH_TOKEN: 'local-getcourse-token-000000000001',
+  // Lifecycle jobs (expiry, expiring notices, reconciliation, outbox) on a timer instead of Cloud Scheduler.
+  LIFECYCLE_TIMER_SECONDS: '30',
+  CHANGE_EVENTS_TOPIC: 'entitlement-changes',
 };
 
 function log(line) {
@@ -97,6 +100,8 @@ async function main() {
   const pubsub = new PubSub({ projectId: PROJECT });
   const [topic] = await pubsub.createTopic('marketplace');
   await topic.createSubscription('marketplace-sub', { ackDeadlineSeconds: 60 });
+  const [changes] = await pubsub.createTopic('entitlement-changes');
+  await changes.createSubscription('entitlement-changes-sub', { enableMessageOrdering: true });
   await pubsub.close();
 
   start('fake Procurement API', ['dist/tools/fake-procurement/main.js', '--port', FAKE_PORT, '--provider', PROVIDER], {});

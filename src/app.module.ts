@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config.js';
 import { Clock } from './entitlements/clock.js';
 import { EntitlementsModule } from './entitlements/entitlements.module.js';
 import { FirestoreModule } from './infrastructure/firestore/firestore.module.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MarketplaceModule } from './marketplace/marketplace.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
@@ -46,6 +47,7 @@ export class AppModule {
         MarketplaceModule,
         WebhooksModule,
         AdminModule,
+        LifecycleModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

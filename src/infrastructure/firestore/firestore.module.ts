@@ -3,9 +3,11 @@ import { Global, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { AdminStore } from '../../admin/admin-store.js';
 import { AppConfig } from '../../config/app-config.js';
 import { EntitlementStore } from '../../entitlements/entitlement-store.js';
+import { LifecycleStore } from '../../lifecycle/lifecycle-store.js';
 import { MarketplaceStore } from '../../marketplace/marketplace-store.js';
 import { FirestoreAdminStore } from './firestore-admin-store.js';
 import { FirestoreEntitlementStore } from './firestore-entitlement-store.js';
+import { FirestoreLifecycleStore } from './firestore-lifecycle-store.js';
 import { FirestoreMarketplaceStore } from './firestore-marketplace-store.js';
 import { createFirestore } from './firestore.provider.js';
 import { TransactionRunner } from './transaction-runner.js';
@@ -18,8 +20,9 @@ import { TransactionRunner } from './transaction-runner.js';
     { provide: EntitlementStore, useClass: FirestoreEntitlementStore },
     { provide: MarketplaceStore, useClass: FirestoreMarketplaceStore },
     { provide: AdminStore, useClass: FirestoreAdminStore },
+    { provide: LifecycleStore, useClass: FirestoreLifecycleStore },
   ],
-  exports: [Firestore, EntitlementStore, MarketplaceStore, AdminStore, TransactionRunner],
+  exports: [Firestore, EntitlementStore, MarketplaceStore, AdminStore, LifecycleStore, TransactionRunner],
 })
 export class FirestoreModule implements OnApplicationShutdown {
   constructor(

@@ -1,0 +1,202 @@
+import {
+  FieldPath,
+  FieldValue,
+  Firestore,
+  Timestamp,
+  type Query,
+  type QueryDocumentSnapshot,
+} from '@google-cloud/firestore';
+import { Injectable } from '@nestjs/common';
+import type { EntitlementStatus, Source } from '../../entitlements/entitlement.js';
+import type { EntitlementRecord } from '../../entitlements/ledger-plan.js';
+import type { ExpiringEvent } from '../../lifecycle/lifecycle-events.js';
+import { LifecycleStore, type OutboxEntry, type Page, type TimeCursor } from '../../lifecycle/lifecycle-store.js';
+import { COLLECTIONS, documentId } from './collections.js';
+import { fromFirestore } from './firestore-values.js';
+import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
+
+/** `notices/{entitlementId}:{validUntil ms}`: one expiring notice per entitlement and period (TTL `expireAt`). */
+const NOTICES = 'notices';
+const WRITE_DEADLINE_MS = 5_000;
+
+/** Statuses under which an entitlement grants access inside its window (see `isActive`). */
+const ACCESS_STATUSES: EntitlementStatus[] = ['active', 'pending_plan_change', 'pending_cancellation'];
+/** Marketplace statuses Google should still know about; final ones (cancelled, expired, rejected) are not re-checked. */
+const LIVE_MARKETPLACE_STATUSES: EntitlementStatus[] = [...ACCESS_STATUSES, 'pending_approval', 'suspended'];
+
+/**
+ * The lifecycle jobs' queries and writes. Every query is indexed (firestore.indexes.json) and paged
+ * with a cursor on (time field, document id), so items a job leaves unchanged are never read twice in a run.
+ */
+@Injectable()
+export class FirestoreLifecycleStore extends LifecycleStore {
+  constructor(
+    private readonly db: Firestore,
+    private readonly runner: TransactionRunner,
+  ) {
+    super();
+  }
+
+  listActiveEndedBy(
+    source: Source,
+    cutoff: Date,
+    limit: number,
+    after: TimeCursor | null,
+  ): Promise<Page<EntitlementRecord, TimeCursor>> {
+    const query = this.entitlements()
+      .where('source', '==', source)
+      .where('active', '==', true)
+      .where('validUntil', '<=', cutoff);
+    return this.timePage(query, 'validUntil', limit, after, (d) => fromFirestore<EntitlementRecord>(d.data()));
+  }
+
+  listInactiveStartedBy(
+    now: Date,
+    limit: number,
+    after: TimeCursor | null,
+  ): Promise<Page<EntitlementRecord, TimeCursor>> {
+    const query = this.entitlements()
+      .where('status', 'in', ACCESS_STATUSES)
+      .where('active', '==', false)
+      .where('validFrom', '<=', now);
+    return this.timePage(query, 'validFrom', limit, after, (d) => fromFirestore<EntitlementRecord>(d.data()));
+  }
+
+  listActiveEndingWithin(
+    from: Date,
+    to: Date,
+    limit: number,
+    after: TimeCursor | null,
+  ): Promise<Page<EntitlementRecord, TimeCursor>> {
+    const query = this.entitlements()
+      .where('active', '==', true)
+      .where('validUntil', '>', from)
+      .where('validUntil', '<=', to);
+    return this.timePage(query, 'validUntil', limit, after, (d) => fromFirestore<EntitlementRecord>(d.data()));
+  }
+
+  async recordExpiringNotice(noticeKey: string, event: ExpiringEvent, retainUntil: Date, now: Date): Promise<boolean> {
+    const noticeRef = this.db.collection(NOTICES).doc(documentId(noticeKey));
+    const outboxRef = this.db.collection(COLLECTIONS.outbox).doc(documentId(event.id));
+    const write = this.runner.run(`notice ${noticeKey}`, [`notice:${noticeKey}`], async (tx) => {
+      const snap = await tx.get(noticeRef);
+      if (snap.exists) return false;
+      tx.create(noticeRef, {
+        entitlementId: event.entitlementId,
+        validUntil: event.validUntil,
+        outboxId: outboxRef.id,
+        createdAt: now,
+        expireAt: Timestamp.fromDate(retainUntil),
+      });
+      // Same shape as the ledger's entries (firestore-entitlement-store.ts), so one publisher sends both.
+      tx.create(outboxRef, { event, orderingKey: event.entitlementId, createdAt: now, publishedAt: null, attempts: 0 });
+      return true;
+    });
+    try {
+      return await write;
+    } catch (error) {
+      // Another instance created the same notice between our read and our commit.
+      if (error instanceof AlreadyExists) return false;
+      throw error;
+    }
+  }
+
+  listUnpublished(limit: number, after: TimeCursor | null): Promise<Page<OutboxEntry, TimeCursor>> {
+    const query = this.db.collection(COLLECTIONS.outbox).where('publishedAt', '==', null);
+    return this.timePage(query, 'createdAt', limit, after, (d) => {
+      const data = fromFirestore<Omit<OutboxEntry, 'id' | 'revision'>>(d.data());
+      return {
+        id: d.id,
+        event: data.event,
+        orderingKey: data.orderingKey,
+        createdAt: data.createdAt,
+        attempts: data.attempts ?? 0,
+        leaseUntil: data.leaseUntil ?? null,
+        revision: `${d.updateTime.seconds}.${d.updateTime.nanoseconds}`,
+      };
+    });
+  }
+
+  async claimOutboxEntry(entry: OutboxEntry, leaseUntil: Date): Promise<boolean> {
+    const [seconds, nanos] = entry.revision.split('.').map(Number) as [number, number];
+    try {
+      // A precondition instead of a transaction: one write, and it fails if anyone touched the entry since we read it.
+      await withDeadline(
+        this.outboxRef(entry.id).update({ leaseUntil }, { lastUpdateTime: new Timestamp(seconds, nanos) }),
+        WRITE_DEADLINE_MS,
+        'Firestore write timed out',
+      );
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === 9 /* FAILED_PRECONDITION */) return false;
+      throw error;
+    }
+  }
+
+  async markPublished(id: string, messageId: string, now: Date, expireAt: Date): Promise<void> {
+    await withDeadline(
+      this.outboxRef(id).update({
+        publishedAt: now,
+        messageId,
+        leaseUntil: null,
+        expireAt: Timestamp.fromDate(expireAt),
+      }),
+      WRITE_DEADLINE_MS,
+      'Firestore write timed out',
+    );
+  }
+
+  async markPublishFailed(id: string, error: string, now: Date): Promise<void> {
+    await withDeadline(
+      this.outboxRef(id).update({
+        attempts: FieldValue.increment(1),
+        lastError: error,
+        lastAttemptAt: now,
+        leaseUntil: null,
+      }),
+      WRITE_DEADLINE_MS,
+      'Firestore write timed out',
+    );
+  }
+
+  async listLiveMarketplaceEntitlements(
+    limit: number,
+    afterId: string | null,
+  ): Promise<Page<EntitlementRecord, string>> {
+    let query = this.entitlements()
+      .where('source', '==', 'gcp')
+      .where('status', 'in', LIVE_MARKETPLACE_STATUSES)
+      .orderBy(FieldPath.documentId());
+    if (afterId) query = query.startAfter(afterId);
+    const snap = await readWithDeadline(query.limit(limit).get());
+    const items = snap.docs.map((d) => fromFirestore<EntitlementRecord>(d.data()));
+    const last = snap.docs.at(-1);
+    return { items, next: snap.docs.length === limit && last ? last.id : null };
+  }
+
+  private entitlements() {
+    return this.db.collection(COLLECTIONS.entitlements);
+  }
+
+  private outboxRef(id: string) {
+    return this.db.collection(COLLECTIONS.outbox).doc(id);
+  }
+
+  private async timePage<T>(
+    base: Query,
+    field: string,
+    limit: number,
+    after: TimeCursor | null,
+    map: (doc: QueryDocumentSnapshot) => T,
+  ): Promise<Page<T, TimeCursor>> {
+    let query = base.orderBy(field).orderBy(FieldPath.documentId());
+    if (after) query = query.startAfter(Timestamp.fromDate(after.at), after.id);
+    const snap = await readWithDeadline(query.limit(limit).get());
+    const last = snap.docs.at(-1);
+    const at = last?.get(field) as Timestamp | undefined;
+    return {
+      items: snap.docs.map(map),
+      next: snap.docs.length === limit && last && at ? { at: at.toDate(), id: last.id } : null,
+    };
+  }
+}

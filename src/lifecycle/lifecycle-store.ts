@@ -1,0 +1,76 @@
+import type { Source } from '../entitlements/entitlement.js';
+import type { EntitlementRecord } from '../entitlements/ledger-plan.js';
+import type { ExpiringEvent } from './lifecycle-events.js';
+
+/** Where the next page of a time-ordered query starts: after (time, document id). */
+export interface TimeCursor {
+  at: Date;
+  id: string;
+}
+
+export interface Page<T, C> {
+  items: T[];
+  /** `null` on the last page. */
+  next: C | null;
+}
+
+/** One `outbox/{id}` entry waiting to be published: a change event or an expiring notice. */
+export interface OutboxEntry {
+  id: string;
+  event: { type: string; id: string; schemaVersion: number; [field: string]: unknown };
+  orderingKey: string;
+  createdAt: Date;
+  attempts: number;
+  leaseUntil: Date | null;
+  /** Opaque version of the stored entry; a claim succeeds only if the entry is unchanged since it was read. */
+  revision: string;
+}
+
+/**
+ * Persistence port of the lifecycle jobs (expiry and start sweeps, expiring notices, outbox
+ * publisher, reconciliation's Firestore side). Specific, indexed queries only; see firestore.indexes.json.
+ */
+export abstract class LifecycleStore {
+  /** Active entitlements of `source` whose `validUntil` ≤ `cutoff`, oldest `validUntil` first. */
+  abstract listActiveEndedBy(
+    source: Source,
+    cutoff: Date,
+    limit: number,
+    after: TimeCursor | null,
+  ): Promise<Page<EntitlementRecord, TimeCursor>>;
+  /** Inactive entitlements whose status grants access and whose `validFrom` ≤ `now`: future starts that arrived. */
+  abstract listInactiveStartedBy(
+    now: Date,
+    limit: number,
+    after: TimeCursor | null,
+  ): Promise<Page<EntitlementRecord, TimeCursor>>;
+  /** Active entitlements whose `validUntil` is in (`from`, `to`], soonest first. */
+  abstract listActiveEndingWithin(
+    from: Date,
+    to: Date,
+    limit: number,
+    after: TimeCursor | null,
+  ): Promise<Page<EntitlementRecord, TimeCursor>>;
+  /**
+   * In one transaction: create the notice's dedup document and its outbox entry. `false` (nothing
+   * written) when this notice exists already: one notice per entitlement and period.
+   */
+  abstract recordExpiringNotice(
+    noticeKey: string,
+    event: ExpiringEvent,
+    retainUntil: Date,
+    now: Date,
+  ): Promise<boolean>;
+  /** Outbox entries not published yet, oldest first. */
+  abstract listUnpublished(limit: number, after: TimeCursor | null): Promise<Page<OutboxEntry, TimeCursor>>;
+  /** Lease the entry to this publisher; `false` when it changed since it was read (another publisher took it). */
+  abstract claimOutboxEntry(entry: OutboxEntry, leaseUntil: Date): Promise<boolean>;
+  abstract markPublished(id: string, messageId: string, now: Date, expireAt: Date): Promise<void>;
+  /** Keep the entry for the next run: attempts + 1, the error, the lease released. */
+  abstract markPublishFailed(id: string, error: string, now: Date): Promise<void>;
+  /** Stored Marketplace entitlements whose status is not final (what Google should still know), by id. */
+  abstract listLiveMarketplaceEntitlements(
+    limit: number,
+    afterId: string | null,
+  ): Promise<Page<EntitlementRecord, string>>;
+}

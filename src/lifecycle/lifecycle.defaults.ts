@@ -1,0 +1,35 @@
+/**
+ * Every tunable of the lifecycle jobs in one place. Runs are bounded (pages × page size) so a
+ * Cloud Scheduler request finishes well inside Cloud Run's timeout; what is left waits for the next run.
+ */
+export const LIFECYCLE_DEFAULTS = {
+  /** Documents per Firestore query page (sweeps, outbox, reconciliation's Firestore pass). */
+  pageSize: 200,
+  /** Pages one run reads at most per query; a run that stops early says `more: true`. */
+  maxPages: 50,
+  /** Ledger applies running at once within a page (the ledger queues changes of one subject itself). */
+  concurrency: 8,
+  outbox: {
+    /** An entry claimed by a publisher is left alone by others for this long (then it is claimable again). */
+    leaseMs: 60_000,
+    /** Published entries are deleted by Firestore's TTL policy (`outbox.expireAt`) after this. */
+    publishedRetentionDays: 7,
+    /** Longest `lastError` kept on an entry whose publish failed. */
+    maxErrorChars: 500,
+  },
+  notices: {
+    /** `notices/{entitlementId}:{validUntil}` dedup documents expire this long after the period they announce. */
+    retentionDaysAfterEnd: 30,
+  },
+  reconcile: {
+    /** A run gives up after this many failed items (the Procurement API or Firestore is probably down). */
+    maxErrors: 25,
+    /**
+     * Entitlements one run may end because Google answers 404. More than that smells of a wrong
+     * MARKETPLACE_PROVIDER_ID or project rather than of real deletions: the rest are reported, not ended.
+     */
+    maxGonePerRun: 50,
+    /** The in-process timer reconciles on every Nth tick only: it costs Procurement API calls. */
+    timerEveryTicks: 10,
+  },
+} as const;
