@@ -26,8 +26,14 @@ export default tseslint.config(
         {
           paths: [
             { name: '@google-cloud/firestore', message: 'Only src/infrastructure/firestore talks to Firestore.' },
-            { name: 'googleapis', message: 'Use @googleapis/cloudcommerceprocurement, in src/marketplace/procurement only.' },
-            { name: '@googleapis/cloudcommerceprocurement', message: 'Only src/marketplace/procurement uses the generated client.' },
+            {
+              name: 'googleapis',
+              message: 'Use @googleapis/cloudcommerceprocurement, in src/marketplace/procurement only.',
+            },
+            {
+              name: '@googleapis/cloudcommerceprocurement',
+              message: 'Only src/marketplace/procurement uses the generated client.',
+            },
           ],
         },
       ],

@@ -101,7 +101,10 @@ export async function startEmulators(options = {}) {
     ]);
   } catch (error) {
     await stop();
-    const output = children.map((c) => c.output.join('')).join('\n').slice(-4000);
+    const output = children
+      .map((c) => c.output.join(''))
+      .join('\n')
+      .slice(-4000);
     throw new Error(`${error.message}\n${output}${INSTALL_HINT}`);
   }
   return { firestoreHost, pubsubHost, pids: children.map((c) => c.pid), stop };

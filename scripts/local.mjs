@@ -44,7 +44,11 @@ function log(line) {
 }
 
 function start(name, args, env) {
-  const child = spawn(node, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(node, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       log(`${name} exited (${signal ?? code}); stopping the sandbox`);
@@ -104,7 +108,11 @@ async function main() {
   await changes.createSubscription('entitlement-changes-sub', { enableMessageOrdering: true });
   await pubsub.close();
 
-  start('fake Procurement API', ['dist/tools/fake-procurement/main.js', '--port', FAKE_PORT, '--provider', PROVIDER], {});
+  start(
+    'fake Procurement API',
+    ['dist/tools/fake-procurement/main.js', '--port', FAKE_PORT, '--provider', PROVIDER],
+    {},
+  );
   await waitFor(`http://127.0.0.1:${FAKE_PORT}/__control/calls`, 'the fake Procurement API');
   // A demo customer whose sign-up is done, so `npm run simulate -- buy` goes straight to approval.
   const control = `http://127.0.0.1:${FAKE_PORT}/__control/providers/${PROVIDER}`;
@@ -114,7 +122,9 @@ async function main() {
   await waitFor(`http://127.0.0.1:${PORT}/readyz`, 'the service');
 
   log(`ready. Service http://127.0.0.1:${PORT}  (health: /healthz, /readyz)`);
-  log(`Firestore emulator ${emulators.firestoreHost}, Pub/Sub emulator ${emulators.pubsubHost}, fake Procurement API http://127.0.0.1:${FAKE_PORT}`);
+  log(
+    `Firestore emulator ${emulators.firestoreHost}, Pub/Sub emulator ${emulators.pubsubHost}, fake Procurement API http://127.0.0.1:${FAKE_PORT}`,
+  );
   log('next, in another terminal:');
   log('  npm run simulate -- buy --plan pro            # purchase → the service approves → Google activates');
   log('  npm run simulate -- show <entitlementId>      # the entitlement and the access summary in Firestore');
@@ -125,7 +135,10 @@ async function main() {
 
 function writeSandboxFile(values) {
   mkdirSync(join(root, '.local'), { recursive: true });
-  writeFileSync(join(root, '.local', 'sandbox.json'), JSON.stringify({ project: PROJECT, provider: PROVIDER, demoAccount: DEMO_ACCOUNT, ...values }, null, 2));
+  writeFileSync(
+    join(root, '.local', 'sandbox.json'),
+    JSON.stringify({ project: PROJECT, provider: PROVIDER, demoAccount: DEMO_ACCOUNT, ...values }, null, 2),
+  );
 }
 
 process.once('SIGINT', () => void stop(0));

@@ -35,16 +35,24 @@ if (command === 'show') {
   const id = rest[0];
   if (!id) {
     const all = await db.collection('entitlements').get();
-    for (const d of all.docs) console.log(`${d.id}  ${d.get('status')}  active=${d.get('active')}  ${d.get('product')}/${d.get('plan')}`);
+    for (const d of all.docs)
+      console.log(`${d.id}  ${d.get('status')}  active=${d.get('active')}  ${d.get('product')}/${d.get('plan')}`);
   } else {
-    const doc = await db.collection('entitlements').doc(id.includes(':') ? id : `gcp:${id}`).get();
+    const doc = await db
+      .collection('entitlements')
+      .doc(id.includes(':') ? id : `gcp:${id}`)
+      .get();
     if (!doc.exists) console.log(`entitlement ${id}: not in Firestore (yet)`);
     else {
       const e = doc.data();
-      console.log(`entitlement ${doc.id}: status=${e.status} active=${e.active} product=${e.product} plan=${e.plan} version=${e.version}`);
+      console.log(
+        `entitlement ${doc.id}: status=${e.status} active=${e.active} product=${e.product} plan=${e.plan} version=${e.version}`,
+      );
       const key = e.subject?.key;
       const access = key ? await db.collection('access').doc(key).get() : null;
-      console.log(`access/${key}: ${access?.exists ? JSON.stringify({ products: access.get('products'), entitlements: Object.keys(access.get('entitlements'))}) : 'none'}`);
+      console.log(
+        `access/${key}: ${access?.exists ? JSON.stringify({ products: access.get('products'), entitlements: Object.keys(access.get('entitlements')) }) : 'none'}`,
+      );
     }
   }
   await db.terminate();
@@ -67,7 +75,9 @@ if (command === 'show') {
     activated = cli(['activate', id], 'pipe').status === 0;
   }
   if (!activated) {
-    console.log(`not approved yet: its plan may need an admin (manual policy) or its account a sign-up. Inspect: npm run simulate -- show ${id}`);
+    console.log(
+      `not approved yet: its plan may need an admin (manual policy) or its account a sign-up. Inspect: npm run simulate -- show ${id}`,
+    );
     process.exit(1);
   }
   console.log('Google activated it (ENTITLEMENT_ACTIVE published). In a moment:');
@@ -77,7 +87,11 @@ if (command === 'show') {
 }
 
 function cli(args, stdio) {
-  return spawnSync(process.execPath, [join(root, 'dist/tools/simulator/cli.js'), ...args], { env, stdio, encoding: 'utf8' });
+  return spawnSync(process.execPath, [join(root, 'dist/tools/simulator/cli.js'), ...args], {
+    env,
+    stdio,
+    encoding: 'utf8',
+  });
 }
 
 /**
@@ -91,17 +105,35 @@ async function sendSampleWebhook(provider) {
   const now = Date.now();
   let response;
   if (provider === 'purchasely') {
-    const event = { ...fixture('purchasely/activate.json'), event_id: randomUUID(), event_created_at_ms: now, product: 'PREMIUM', user_id: 'demo-user', environment: 'PRODUCTION' }; // SANDBOX events are ignored by policy
+    const event = {
+      ...fixture('purchasely/activate.json'),
+      event_id: randomUUID(),
+      event_created_at_ms: now,
+      product: 'PREMIUM',
+      user_id: 'demo-user',
+      environment: 'PRODUCTION',
+    }; // SANDBOX events are ignored by policy
     const body = JSON.stringify(event);
     const timestamp = String(Math.floor(now / 1000));
-    const signature = createHmac('sha256', 'local-purchasely-secret-0001').update(timestamp + body).digest('hex');
+    const signature = createHmac('sha256', 'local-purchasely-secret-0001')
+      .update(timestamp + body)
+      .digest('hex');
     response = await fetch(`${base}/webhooks/purchasely`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-purchasely-timestamp': timestamp, 'x-purchasely-request-signature': signature },
+      headers: {
+        'content-type': 'application/json',
+        'x-purchasely-timestamp': timestamp,
+        'x-purchasely-request-signature': signature,
+      },
       body,
     });
   } else if (provider === 'easycart') {
-    const event = { ...fixture('easycart/product_assigned.json'), timestamp: Math.floor(now / 1000), product_name: 'demo-course', order_uuid: randomUUID() };
+    const event = {
+      ...fixture('easycart/product_assigned.json'),
+      timestamp: Math.floor(now / 1000),
+      product_name: 'demo-course',
+      order_uuid: randomUUID(),
+    };
     const body = JSON.stringify(event);
     const signature = createHmac('sha256', 'local-easycart-key-00000001').update(body).digest('hex');
     response = await fetch(`${base}/webhooks/easycart`, {
@@ -111,7 +143,15 @@ async function sendSampleWebhook(provider) {
     });
   } else if (provider === 'getcourse') {
     const finish = new Date(now + 30 * 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
-    const query = new URLSearchParams({ event: 'purchase_active', purchase_id: String(now), user_id: '1', email: 'student@example.com', product: 'demo-course', finish_at: finish, status: 'active' });
+    const query = new URLSearchParams({
+      event: 'purchase_active',
+      purchase_id: String(now),
+      user_id: '1',
+      email: 'student@example.com',
+      product: 'demo-course',
+      finish_at: finish,
+      status: 'active',
+    });
     response = await fetch(`${base}/webhooks/getcourse/local-getcourse-token-000000000001?${query}`);
   } else {
     console.error('usage: npm run simulate -- webhook purchasely|easycart|getcourse');

@@ -73,7 +73,14 @@ describe('Ledger.apply on the Firestore emulator', () => {
     await apply(grant);
     await apply(grant); // duplicate
     await apply({ ...grant, eventKey: 'same-state-again', sourceTime: new Date('2026-11-01T00:00:01Z') });
-    await apply(change({ externalId: 'outboxed', subject: { key: 'user:outboxed' }, status: 'expired', sourceTime: new Date('2026-11-02T00:00:00Z') }));
+    await apply(
+      change({
+        externalId: 'outboxed',
+        subject: { key: 'user:outboxed' },
+        status: 'expired',
+        sourceTime: new Date('2026-11-02T00:00:00Z'),
+      }),
+    );
     const entries = await db.collection('outbox').where('orderingKey', '==', 'purchasely:outboxed').get();
     expect(entries.docs.map((d) => d.get('event.state.status')).sort()).toEqual(['active', 'expired']);
   });

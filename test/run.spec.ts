@@ -16,12 +16,24 @@ async function freePort(): Promise<number> {
 describe('the built service (what the container runs: node dist/src/main.js)', () => {
   it('should exit non-zero and name every bad variable when the environment is wrong', () => {
     const result = spawnSync(node, ['dist/src/main.js'], {
-      env: { PATH: process.env.PATH, GOOGLE_CLOUD_PROJECT: 'Not_A_Project', PORT: 'eighty', PUSH_AUDIENCE: 'https://x', LOG_LEVEL: 'loud' },
+      env: {
+        PATH: process.env.PATH,
+        GOOGLE_CLOUD_PROJECT: 'Not_A_Project',
+        PORT: 'eighty',
+        PUSH_AUDIENCE: 'https://x',
+        LOG_LEVEL: 'loud',
+      },
       encoding: 'utf8',
       timeout: 20_000,
     });
     expect(result.status).toBe(78);
-    for (const name of ['GOOGLE_CLOUD_PROJECT', 'PORT', 'LOG_LEVEL', 'PUSH_SERVICE_ACCOUNT', 'MARKETPLACE_PROVIDER_ID']) {
+    for (const name of [
+      'GOOGLE_CLOUD_PROJECT',
+      'PORT',
+      'LOG_LEVEL',
+      'PUSH_SERVICE_ACCOUNT',
+      'MARKETPLACE_PROVIDER_ID',
+    ]) {
       expect(result.stderr).toContain(name);
     }
     expect(result.stderr.split('\n')[0]).toBe('Invalid configuration:');
@@ -29,7 +41,11 @@ describe('the built service (what the container runs: node dist/src/main.js)', (
 
   it('should refuse a malformed config file, naming the file and the field', () => {
     const result = spawnSync(node, ['dist/src/main.js'], {
-      env: { PATH: process.env.PATH, GOOGLE_CLOUD_PROJECT: 'demo-entitlements', CONFIG_DIR: 'test/fixtures/bad-config' },
+      env: {
+        PATH: process.env.PATH,
+        GOOGLE_CLOUD_PROJECT: 'demo-entitlements',
+        CONFIG_DIR: 'test/fixtures/bad-config',
+      },
       encoding: 'utf8',
       timeout: 20_000,
     });
@@ -43,7 +59,13 @@ describe('npm run local (the README first command)', () => {
   it('should bring up emulators, the fake Procurement API and the service, answer health, and stop everything on Ctrl-C', async () => {
     const [port, fakePort] = [await freePort(), await freePort()];
     const child = spawn(node, ['scripts/local.mjs'], {
-      env: { ...process.env, PORT: String(port), FAKE_PROCUREMENT_PORT: String(fakePort), LOCAL_SKIP_BUILD: '1', LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        FAKE_PROCUREMENT_PORT: String(fakePort),
+        LOCAL_SKIP_BUILD: '1',
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: false,
     });
@@ -62,7 +84,10 @@ describe('npm run local (the README first command)', () => {
       expect(await ready.json()).toEqual({ status: 'ok', firestore: 'ok' });
 
       // The README's sandbox walk-through: a purchase becomes an active entitlement in Firestore.
-      const bought = spawnSync(node, ['scripts/simulate.mjs', 'buy', '--plan', 'pro'], { encoding: 'utf8', timeout: 60_000 });
+      const bought = spawnSync(node, ['scripts/simulate.mjs', 'buy', '--plan', 'pro'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(bought.stdout).toContain('Google activated it');
       const id = /entitlementId=(\S+)/.exec(bought.stdout)![1]!;
       let shown = '';
@@ -75,8 +100,14 @@ describe('npm run local (the README first command)', () => {
       expect(shown).toContain(`gcp:${id}`);
 
       for (const provider of ['purchasely', 'easycart', 'getcourse']) {
-        const sent = spawnSync(node, ['scripts/simulate.mjs', 'webhook', provider], { encoding: 'utf8', timeout: 30_000 });
-        expect({ provider, out: sent.stdout.split('\n')[0] }).toEqual({ provider, out: expect.stringMatching(/→ HTTP 200 .*"outcome":"applied"/) });
+        const sent = spawnSync(node, ['scripts/simulate.mjs', 'webhook', provider], {
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        expect({ provider, out: sent.stdout.split('\n')[0] }).toEqual({
+          provider,
+          out: expect.stringMatching(/→ HTTP 200 .*"outcome":"applied"/),
+        });
       }
     } finally {
       child.kill('SIGINT');

@@ -1,13 +1,11 @@
 import { z } from 'zod';
 
-const csv = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  );
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+);
 const secretList = csv.pipe(z.array(z.string().min(16, 'each secret must be at least 16 characters')).max(2));
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const url = z.url({ protocol: /^https?$/ });
@@ -16,7 +14,10 @@ const adminPrincipals = csv.pipe(
   z.array(
     z
       .string()
-      .refine((v) => /^@[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v) || z.email().safeParse(v).success, 'each entry must be an e-mail address or @domain')
+      .refine(
+        (v) => /^@[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v) || z.email().safeParse(v).success,
+        'each entry must be an e-mail address or @domain',
+      )
       .transform((v) => v.toLowerCase()),
   ),
 );
@@ -26,7 +27,10 @@ const adminApiKeys = csv.pipe(
     .array(
       z
         .string()
-        .regex(/^[A-Za-z0-9._-]{1,64}:(viewer|approver):[0-9a-fA-F]{64}$/, 'each entry must be name:viewer|approver:<SHA-256 of the key, hex>')
+        .regex(
+          /^[A-Za-z0-9._-]{1,64}:(viewer|approver):[0-9a-fA-F]{64}$/,
+          'each entry must be name:viewer|approver:<SHA-256 of the key, hex>',
+        )
         .transform((v) => {
           const [name, role, sha256] = v.split(':') as [string, 'viewer' | 'approver', string];
           return { name, role, sha256: sha256.toLowerCase() };
@@ -39,85 +43,87 @@ const adminApiKeys = csv.pipe(
  * Every environment variable the service reads. Infrastructure and secrets come from here;
  * product mapping and policies from `config/*.yaml`. The README's configuration table mirrors this.
  */
-export const envSchema = z
-  .object({
-    PORT: z.coerce.number().int().min(1).max(65535).default(8080),
-    NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-    GOOGLE_CLOUD_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
-    FIRESTORE_DATABASE_ID: z.string().min(1).default('(default)'),
-    CONFIG_DIR: z.string().min(1).default('config'),
-    EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-    MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(262_144),
+export const envSchema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  GOOGLE_CLOUD_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
+  FIRESTORE_DATABASE_ID: z.string().min(1).default('(default)'),
+  CONFIG_DIR: z.string().min(1).default('config'),
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(262_144),
 
-    MARKETPLACE_PROVIDER_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a Marketplace provider id').optional(),
-    MARKETPLACE_SUBSCRIPTION: z.string().min(1).optional(),
-    PROCUREMENT_ROOT_URL: url.optional(),
-    /** Static bearer token instead of Application Default Credentials: only for the local fake. */
-    PROCUREMENT_STATIC_TOKEN: z.string().min(1).optional(),
-    /** Google's OIDC keys for push tokens; pinned, overridable for the local issuer in tests. */
-    GOOGLE_OIDC_JWKS_URL: url.default('https://www.googleapis.com/oauth2/v3/certs'),
-    PUSH_AUDIENCE: z.string().min(1).optional(),
-    PUSH_SERVICE_ACCOUNT: z.email().optional(),
+  MARKETPLACE_PROVIDER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'must be a Marketplace provider id')
+    .optional(),
+  MARKETPLACE_SUBSCRIPTION: z.string().min(1).optional(),
+  PROCUREMENT_ROOT_URL: url.optional(),
+  /** Static bearer token instead of Application Default Credentials: only for the local fake. */
+  PROCUREMENT_STATIC_TOKEN: z.string().min(1).optional(),
+  /** Google's OIDC keys for push tokens; pinned, overridable for the local issuer in tests. */
+  GOOGLE_OIDC_JWKS_URL: url.default('https://www.googleapis.com/oauth2/v3/certs'),
+  PUSH_AUDIENCE: z.string().min(1).optional(),
+  PUSH_SERVICE_ACCOUNT: z.email().optional(),
 
-    /** Lifecycle jobs (docs/lifecycle.md): Cloud Scheduler's OIDC tokens for this audience, from this service account. */
-    SCHEDULER_AUDIENCE: z.string().min(1).optional(),
-    SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
-    /** Run the lifecycle jobs in-process every N seconds (local sandbox); 0 = off, Cloud Scheduler calls the triggers. */
-    LIFECYCLE_TIMER_SECONDS: z.coerce.number().int().min(0).max(86_400).default(0),
-    /** Outbound change events (docs/change-events.md): topic name or `projects/p/topics/t`; off when unset. */
-    CHANGE_EVENTS_TOPIC: z.string().min(1).optional(),
+  /** Lifecycle jobs (docs/lifecycle.md): Cloud Scheduler's OIDC tokens for this audience, from this service account. */
+  SCHEDULER_AUDIENCE: z.string().min(1).optional(),
+  SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
+  /** Run the lifecycle jobs in-process every N seconds (local sandbox); 0 = off, Cloud Scheduler calls the triggers. */
+  LIFECYCLE_TIMER_SECONDS: z.coerce.number().int().min(0).max(86_400).default(0),
+  /** Outbound change events (docs/change-events.md): topic name or `projects/p/topics/t`; off when unset. */
+  CHANGE_EVENTS_TOPIC: z.string().min(1).optional(),
 
-    /** Admin API (docs/admin-api.md): Google ID tokens for this audience (the Cloud Run URL or a custom audience)... */
-    ADMIN_AUDIENCE: z.string().min(1).optional(),
-    /** ...whose e-mail or Workspace domain is listed here (approvers may do everything viewers may). */
-    ADMIN_APPROVERS: adminPrincipals.default([]),
-    ADMIN_VIEWERS: adminPrincipals.default([]),
-    /** Named API keys for automation, stored hashed: `name:viewer|approver:sha256hex`, comma-separated. */
-    ADMIN_API_KEYS: adminApiKeys.default([]),
-    /** Per caller (token bucket): sustained requests per minute, and the burst allowed on top of an idle bucket. */
-    ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
-    ADMIN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000).default(30),
+  /** Admin API (docs/admin-api.md): Google ID tokens for this audience (the Cloud Run URL or a custom audience)... */
+  ADMIN_AUDIENCE: z.string().min(1).optional(),
+  /** ...whose e-mail or Workspace domain is listed here (approvers may do everything viewers may). */
+  ADMIN_APPROVERS: adminPrincipals.default([]),
+  ADMIN_VIEWERS: adminPrincipals.default([]),
+  /** Named API keys for automation, stored hashed: `name:viewer|approver:sha256hex`, comma-separated. */
+  ADMIN_API_KEYS: adminApiKeys.default([]),
+  /** Per caller (token bucket): sustained requests per minute, and the burst allowed on top of an idle bucket. */
+  ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+  ADMIN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000).default(30),
 
-    PURCHASELY_SECRETS: secretList.optional(),
-    PURCHASELY_ALLOW_DEPRECATED_SIGNATURES: bool.default(false),
-    EASYCART_SIGNING_KEYS: secretList.optional(),
-    EASYCART_URL_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-    GETCOURSE_PATH_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-    /** The GetCourse school's time zone (IANA): GetCourse sends local times without a zone. */
-    GETCOURSE_TIMEZONE: z
-      .string()
-      .trim()
-      .refine((tz) => {
-        try {
-          new Intl.DateTimeFormat('en-US', { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be an IANA time zone, e.g. Europe/Moscow')
-      .default('Europe/Moscow'),
+  PURCHASELY_SECRETS: secretList.optional(),
+  PURCHASELY_ALLOW_DEPRECATED_SIGNATURES: bool.default(false),
+  EASYCART_SIGNING_KEYS: secretList.optional(),
+  EASYCART_URL_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  GETCOURSE_PATH_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** The GetCourse school's time zone (IANA): GetCourse sends local times without a zone. */
+  GETCOURSE_TIMEZONE: z
+    .string()
+    .trim()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone, e.g. Europe/Moscow')
+    .default('Europe/Moscow'),
 
-    /** Marketplace sign-up (docs/marketplace-signup.md): the product domain Google puts in the token's `aud`. */
-    MARKETPLACE_SIGNUP_AUDIENCE: z.string().min(1).optional(),
-    /** Keys of the sign-up token, pinned (never taken from the token's `iss`); a local key server in tests. */
-    MARKETPLACE_SIGNUP_KEYS_URL: url.default(
-      'https://www.googleapis.com/robot/v1/metadata/x509/cloud-commerce-partner@system.gserviceaccount.com',
-    ),
-    /** Expected `iss` instead of Google's: only for a local sandbox, refused in production. */
-    MARKETPLACE_SIGNUP_ISSUER: z.string().min(1).optional(),
-    /** The product's sign-up page the browser is sent to (303) with `?linkToken=`. */
-    MARKETPLACE_SIGNUP_REDIRECT_URL: url.optional(),
-    /** HMAC key of the link tokens. */
-    MARKETPLACE_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    /** POST /marketplace/link callers: Google ID tokens for this audience from these service accounts... */
-    LINK_AUDIENCE: z.string().min(1).optional(),
-    LINK_ALLOWED_CALLERS: csv.pipe(z.array(z.email()).min(1, 'name at least one service account')).optional(),
-    /** ...and/or static bearer API keys (comma-separated, for rotation). */
-    LINK_API_KEYS: csv
-      .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1).max(4))
-      .optional(),
-  });
+  /** Marketplace sign-up (docs/marketplace-signup.md): the product domain Google puts in the token's `aud`. */
+  MARKETPLACE_SIGNUP_AUDIENCE: z.string().min(1).optional(),
+  /** Keys of the sign-up token, pinned (never taken from the token's `iss`); a local key server in tests. */
+  MARKETPLACE_SIGNUP_KEYS_URL: url.default(
+    'https://www.googleapis.com/robot/v1/metadata/x509/cloud-commerce-partner@system.gserviceaccount.com',
+  ),
+  /** Expected `iss` instead of Google's: only for a local sandbox, refused in production. */
+  MARKETPLACE_SIGNUP_ISSUER: z.string().min(1).optional(),
+  /** The product's sign-up page the browser is sent to (303) with `?linkToken=`. */
+  MARKETPLACE_SIGNUP_REDIRECT_URL: url.optional(),
+  /** HMAC key of the link tokens. */
+  MARKETPLACE_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** POST /marketplace/link callers: Google ID tokens for this audience from these service accounts... */
+  LINK_AUDIENCE: z.string().min(1).optional(),
+  LINK_ALLOWED_CALLERS: csv.pipe(z.array(z.email()).min(1, 'name at least one service account')).optional(),
+  /** ...and/or static bearer API keys (comma-separated, for rotation). */
+  LINK_API_KEYS: csv
+    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1).max(4))
+    .optional(),
+});
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -130,17 +136,26 @@ type RawEnv = Record<string, string | undefined>;
 export function crossFieldProblems(env: RawEnv): string[] {
   const problems: string[] = [];
   if ((env.ADMIN_APPROVERS || env.ADMIN_VIEWERS) && !env.ADMIN_AUDIENCE) {
-    problems.push('ADMIN_AUDIENCE: required when ADMIN_APPROVERS or ADMIN_VIEWERS is set (the audience of their Google ID tokens)');
+    problems.push(
+      'ADMIN_AUDIENCE: required when ADMIN_APPROVERS or ADMIN_VIEWERS is set (the audience of their Google ID tokens)',
+    );
   }
-  if (env.PUSH_AUDIENCE && !env.PUSH_SERVICE_ACCOUNT) problems.push('PUSH_SERVICE_ACCOUNT: required when PUSH_AUDIENCE is set');
+  if (env.PUSH_AUDIENCE && !env.PUSH_SERVICE_ACCOUNT)
+    problems.push('PUSH_SERVICE_ACCOUNT: required when PUSH_AUDIENCE is set');
   if (Boolean(env.SCHEDULER_AUDIENCE) !== Boolean(env.SCHEDULER_SERVICE_ACCOUNT)) {
-    problems.push('SCHEDULER_AUDIENCE, SCHEDULER_SERVICE_ACCOUNT: set both (Cloud Scheduler OIDC tokens for this audience from this service account) or neither');
+    problems.push(
+      'SCHEDULER_AUDIENCE, SCHEDULER_SERVICE_ACCOUNT: set both (Cloud Scheduler OIDC tokens for this audience from this service account) or neither',
+    );
   }
   if (env.PROCUREMENT_STATIC_TOKEN && !env.PROCUREMENT_ROOT_URL) {
-    problems.push('PROCUREMENT_STATIC_TOKEN: only allowed with PROCUREMENT_ROOT_URL (a local fake), never against Google');
+    problems.push(
+      'PROCUREMENT_STATIC_TOKEN: only allowed with PROCUREMENT_ROOT_URL (a local fake), never against Google',
+    );
   }
   if ((env.MARKETPLACE_SUBSCRIPTION || env.PUSH_AUDIENCE) && !env.MARKETPLACE_PROVIDER_ID) {
-    problems.push('MARKETPLACE_PROVIDER_ID: required when the Marketplace consumer (MARKETPLACE_SUBSCRIPTION or PUSH_AUDIENCE) is on');
+    problems.push(
+      'MARKETPLACE_PROVIDER_ID: required when the Marketplace consumer (MARKETPLACE_SUBSCRIPTION or PUSH_AUDIENCE) is on',
+    );
   }
   if (env.MARKETPLACE_SIGNUP_AUDIENCE) {
     for (const name of ['MARKETPLACE_PROVIDER_ID', 'MARKETPLACE_SIGNUP_REDIRECT_URL', 'MARKETPLACE_LINK_SECRET']) {

@@ -27,7 +27,10 @@ export const policyFileSchema = z.strictObject({
       default: approvalRule,
       /** Per product (the product's own name), optionally per plan; the most specific rule wins. */
       products: z
-        .record(name, z.strictObject({ default: partialRule.optional(), plans: z.record(name, partialRule).optional() }))
+        .record(
+          name,
+          z.strictObject({ default: partialRule.optional(), plans: z.record(name, partialRule).optional() }),
+        )
         .default({}),
     }),
     signup: z
@@ -48,7 +51,15 @@ export const policyFileSchema = z.strictObject({
   lifecycle: z
     .strictObject({
       /** Hours past `validUntil` before the expiry sweep ends access, per source. */
-      graceHours: z.partialRecord(z.enum(SOURCES), z.number().min(0).max(24 * 90)).default({}),
+      graceHours: z
+        .partialRecord(
+          z.enum(SOURCES),
+          z
+            .number()
+            .min(0)
+            .max(24 * 90),
+        )
+        .default({}),
       expiringLeadDays: z.number().min(0).max(60).default(3),
     })
     .default({ graceHours: {}, expiringLeadDays: 3 }),

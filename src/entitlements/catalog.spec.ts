@@ -26,7 +26,13 @@ describe('Catalog', () => {
   });
 
   it('should refuse unknown products and unlisted plans with a reason naming the fix', () => {
-    expect(catalog.resolve('gcp', 'other', 'pro')).toMatchObject({ ok: false, reason: expect.stringContaining('config/products.yaml') });
-    expect(catalog.resolve('gcp', 'svc.example.com', 'gold')).toMatchObject({ ok: false, reason: expect.stringContaining('"gold"') });
+    expect(catalog.resolve('gcp', 'other', 'pro')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('config/products.yaml'),
+    });
+    expect(catalog.resolve('gcp', 'svc.example.com', 'gold')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('"gold"'),
+    });
   });
 });

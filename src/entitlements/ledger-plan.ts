@@ -156,7 +156,11 @@ export function accessKeysToRead(
   return [...keys];
 }
 
-export function changeEvent(id: string, plan: Extract<Plan, { outcome: 'applied' }>, change: EntitlementChange): ChangeEvent {
+export function changeEvent(
+  id: string,
+  plan: Extract<Plan, { outcome: 'applied' }>,
+  change: EntitlementChange,
+): ChangeEvent {
   const e = plan.entitlement;
   return {
     schemaVersion: CHANGE_EVENT_SCHEMA_VERSION,
@@ -166,7 +170,10 @@ export function changeEvent(id: string, plan: Extract<Plan, { outcome: 'applied'
     source: e.source,
     entitlementVersion: e.version,
     state: { ...plan.history.after, subjectKey: e.subject?.key ?? null },
-    previous: plan.previous && plan.history.before ? { ...plan.history.before, subjectKey: plan.previous.subject?.key ?? null } : null,
+    previous:
+      plan.previous && plan.history.before
+        ? { ...plan.history.before, subjectKey: plan.previous.subject?.key ?? null }
+        : null,
     sourceEvent: { source: change.source, key: change.eventKey, type: change.eventType },
     occurredAt: e.updatedAt,
   };

@@ -32,10 +32,20 @@ export class Ledger {
   }
 
   /** Record an event that changes nothing (`ignored`), could not be understood (`invalid`) or could not be carried out (`failed`). */
-  async record(event: InboundEvent, outcome: Exclude<Outcome, 'applied' | 'stale' | 'duplicate'>, reason: string): Promise<LedgerResult> {
+  async record(
+    event: InboundEvent,
+    outcome: Exclude<Outcome, 'applied' | 'stale' | 'duplicate'>,
+    reason: string,
+  ): Promise<LedgerResult> {
     const result = await this.store.recordEvent(event, outcome, reason, this.clock.now());
     const log = outcome === 'ignored' ? this.logger.info.bind(this.logger) : this.logger.warning.bind(this.logger);
-    log('inbound event recorded', { source: event.source, eventKey: event.eventKey, eventType: event.eventType, outcome: result.outcome, reason });
+    log('inbound event recorded', {
+      source: event.source,
+      eventKey: event.eventKey,
+      eventType: event.eventType,
+      outcome: result.outcome,
+      reason,
+    });
     return result;
   }
 }

@@ -28,6 +28,8 @@ export class ApprovalPolicy {
   private pick(product: string, plan: string | null, what: 'entitlement' | 'planChange'): ApprovalMode {
     const approvals = this.config.policy.marketplace.approvals;
     const rules = approvals.products[product];
-    return (plan !== null ? rules?.plans?.[plan]?.[what] : undefined) ?? rules?.default?.[what] ?? approvals.default[what];
+    return (
+      (plan !== null ? rules?.plans?.[plan]?.[what] : undefined) ?? rules?.default?.[what] ?? approvals.default[what]
+    );
   }
 }

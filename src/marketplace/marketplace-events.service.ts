@@ -52,7 +52,12 @@ export class MarketplaceEvents {
 
   /** A delivery whose data could not even be decoded (e.g. bad base64 in a push envelope): recorded and acked. */
   recordMalformed(delivery: Omit<Delivery, 'data'> & { raw: string }, reason: string): Promise<HandleResult> {
-    const event = this.event(`pubsub:${delivery.messageId}`, 'MALFORMED', { ...delivery, data: Buffer.alloc(0) }, delivery.raw);
+    const event = this.event(
+      `pubsub:${delivery.messageId}`,
+      'MALFORMED',
+      { ...delivery, data: Buffer.alloc(0) },
+      delivery.raw,
+    );
     return this.ledger.record(event, 'invalid', reason);
   }
 
@@ -66,7 +71,11 @@ export class MarketplaceEvents {
     const message = parsed.message;
     const event = this.event(message.eventId, message.eventType, delivery, raw);
     if (message.providerId !== this.procurement.providerId) {
-      return this.ledger.record(event, 'invalid', `message for provider "${message.providerId}", this service serves "${this.procurement.providerId}"`);
+      return this.ledger.record(
+        event,
+        'invalid',
+        `message for provider "${message.providerId}", this service serves "${this.procurement.providerId}"`,
+      );
     }
     const prior = await this.entitlements.getEventOutcome('gcp', message.eventId);
     if (prior && isFinalOutcome(prior)) return { outcome: 'duplicate' };
@@ -78,7 +87,10 @@ export class MarketplaceEvents {
    * Approve the account's `signup` (after a verified sign-up, or by an admin), mirror the account,
    * then approve what was parked waiting for it. Repeats never call `accounts.approve` twice.
    */
-  async approveAccount(accountId: string, trigger: InboundEvent): Promise<{ approvedNow: boolean; entitlementsApproved: number }> {
+  async approveAccount(
+    accountId: string,
+    trigger: InboundEvent,
+  ): Promise<{ approvedNow: boolean; entitlementsApproved: number }> {
     const key = `approveAccount:${accountId}`;
     let approvedNow = false;
     if (await this.store.claimAction(key, 'approveAccount', ACTION_LEASE_MS, this.clock.now())) {
@@ -121,7 +133,11 @@ export class MarketplaceEvents {
     if (!entitlement) return this.ledger.record(event, 'ignored', 'entitlement no longer exists (404)');
     const accountId = lastSegment(entitlement.account);
     if (!accountId || !statusOf(entitlement.state)) {
-      return this.ledger.record(event, 'ignored', `nothing to mirror (account ${accountId}, state ${entitlement.state})`);
+      return this.ledger.record(
+        event,
+        'ignored',
+        `nothing to mirror (account ${accountId}, state ${entitlement.state})`,
+      );
     }
     const change = this.mirrorChange(id, accountId, entitlement, event, mirror(null, 'approval_requested'));
     if (!change.ok) return this.ledger.record(event, 'invalid', change.reason);
@@ -135,18 +151,26 @@ export class MarketplaceEvents {
     for (const entitlement of waiting) {
       const id = lastSegment(entitlement.name);
       if (!id) continue;
-      const event: InboundEvent = { ...trigger, eventKey: `${trigger.eventKey}#approve#${id}`, eventType: 'PARKED_APPROVAL' };
+      const event: InboundEvent = {
+        ...trigger,
+        eventKey: `${trigger.eventKey}#approve#${id}`,
+        eventType: 'PARKED_APPROVAL',
+      };
       const result = await this.processEntitlement(id, entitlement, 'ENTITLEMENT_CREATION_REQUESTED', event, true);
       if (result.approved) approved++;
     }
     return approved;
   }
 
-  private async handleEntitlement(message: Extract<MarketplaceMessage, { kind: 'entitlement' }>, event: InboundEvent): Promise<HandleResult> {
+  private async handleEntitlement(
+    message: Extract<MarketplaceMessage, { kind: 'entitlement' }>,
+    event: InboundEvent,
+  ): Promise<HandleResult> {
     if (!isKnownEntitlementEvent(message.eventType)) {
       return this.ledger.record(event, 'ignored', `unknown entitlement event type ${message.eventType}`);
     }
-    if (message.eventType === 'ENTITLEMENT_DELETED') return this.erase(message.entitlementId, event, message.updateTime);
+    if (message.eventType === 'ENTITLEMENT_DELETED')
+      return this.erase(message.entitlementId, event, message.updateTime);
 
     const entitlement = await this.fetch(() => this.procurement.getEntitlement(message.entitlementId));
     if (!entitlement) return this.ledger.record(event, 'ignored', 'entitlement no longer exists (404)');
@@ -168,10 +192,14 @@ export class MarketplaceEvents {
     const product = this.resolveProduct(entitlement);
     if (!product.ok) return { result: await this.ledger.record(event, 'invalid', product.reason), approved: false };
     if (!statusOf(entitlement.state)) {
-      return { result: await this.ledger.record(event, 'ignored', `unknown entitlement state ${entitlement.state}`), approved: false };
+      return {
+        result: await this.ledger.record(event, 'ignored', `unknown entitlement state ${entitlement.state}`),
+        approved: false,
+      };
     }
     const accountId = lastSegment(entitlement.account);
-    if (!accountId) return { result: await this.ledger.record(event, 'invalid', 'entitlement names no account'), approved: false };
+    if (!accountId)
+      return { result: await this.ledger.record(event, 'invalid', 'entitlement names no account'), approved: false };
 
     const input = {
       eventType,
@@ -185,7 +213,12 @@ export class MarketplaceEvents {
       input.accountApproved = account ? isApproved(account) : false;
     }
     let decision = decideEntitlement(input);
-    if (decision.kind === 'mirror' && !decision.action && decision.approval && decision.approval !== 'approval_requested') {
+    if (
+      decision.kind === 'mirror' &&
+      !decision.action &&
+      decision.approval &&
+      decision.approval !== 'approval_requested'
+    ) {
       // Already approved (by an admin, or before a re-park): a late redelivery must not re-park it.
       if (await this.store.isActionDone(`approve:${id}`)) decision = { ...decision, approval: 'approval_requested' };
     }
@@ -203,8 +236,10 @@ export class MarketplaceEvents {
         approved = acted === 'done' && decision.action?.kind === 'approve';
       }
     }
-    if (decision.kind === 'ignore') return { result: await this.ledger.record(event, 'ignored', decision.reason), approved };
-    if (decision.kind === 'erase') return { result: await this.erase(id, event, dateOf(entitlement.updateTime)), approved };
+    if (decision.kind === 'ignore')
+      return { result: await this.ledger.record(event, 'ignored', decision.reason), approved };
+    if (decision.kind === 'erase')
+      return { result: await this.erase(id, event, dateOf(entitlement.updateTime)), approved };
     const change = this.mirrorChange(id, accountId, entitlement, event, decision);
     if (!change.ok) return { result: await this.ledger.record(event, 'invalid', change.reason), approved };
     return { result: await this.ledger.apply(change.change, event), approved };
@@ -222,7 +257,10 @@ export class MarketplaceEvents {
     const action = decision.action!;
     const kind: ActionKind = action.kind;
     // An entitlement is approved once in its life; a plan change once per request (its state's updateTime).
-    const key = action.kind === 'approve' ? `approve:${id}` : `approvePlanChange:${id}:${action.pendingPlan}:${entitlement.updateTime}`;
+    const key =
+      action.kind === 'approve'
+        ? `approve:${id}`
+        : `approvePlanChange:${id}:${action.pendingPlan}:${entitlement.updateTime}`;
     if (!(await this.store.claimAction(key, kind, ACTION_LEASE_MS, this.clock.now()))) return 'skipped';
     try {
       if (action.kind === 'approve') await this.procurement.approveEntitlement(id);
@@ -239,7 +277,10 @@ export class MarketplaceEvents {
     return 'done';
   }
 
-  private async handleAccount(message: Extract<MarketplaceMessage, { kind: 'account' }>, event: InboundEvent): Promise<HandleResult> {
+  private async handleAccount(
+    message: Extract<MarketplaceMessage, { kind: 'account' }>,
+    event: InboundEvent,
+  ): Promise<HandleResult> {
     if (message.eventType === 'ACCOUNT_DELETED') return this.eraseAccount(message.accountId, event);
     const account = await this.fetch(() => this.procurement.getAccount(message.accountId));
     const decision = decideAccount(message.eventType, account);
@@ -321,7 +362,12 @@ export class MarketplaceEvents {
         providerState: e.state ?? 'UNKNOWN',
         // An offer accepted with a future start is recorded with that start (no access before it).
         validFrom: status === 'pending_approval' ? future : undefined,
-        validUntil: status === 'pending_cancellation' ? periodEnd : status === 'active' || status === 'pending_plan_change' ? null : undefined,
+        validUntil:
+          status === 'pending_cancellation'
+            ? periodEnd
+            : status === 'active' || status === 'pending_plan_change'
+              ? null
+              : undefined,
         periodEnd: status === 'pending_cancellation' ? periodEnd : null,
         pendingPlan: pendingProviderPlan
           ? { plan: pendingMapped?.ok ? pendingMapped.ref.plan : null, providerPlan: pendingProviderPlan }
@@ -339,7 +385,8 @@ export class MarketplaceEvents {
             quoteExternalName: e.quoteExternalName ?? null,
             cancellationReason: e.cancellationReason ?? null,
             approval,
-            planChangeApproval: e.state === 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL' ? decision.planChangeApproval : null,
+            planChangeApproval:
+              e.state === 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL' ? decision.planChangeApproval : null,
             updateTime: e.updateTime ?? null,
           },
         },
@@ -387,7 +434,6 @@ function isApproved(account: { approvals?: { name?: string | null; state?: strin
 function quote(value: string): string {
   return /^[A-Za-z0-9_-]+$/.test(value) ? value : `"${value.replace(/"/g, '')}"`;
 }
-
 
 /** Procurement errors that are not transient become a TransientError only when retryable; others pass through. */
 function asTransient(error: unknown): unknown {

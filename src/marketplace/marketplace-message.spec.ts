@@ -15,7 +15,10 @@ describe('parseMarketplaceMessage', () => {
   });
 
   it('should read an entitlement pointer and keep the event-dependent fields', () => {
-    const result = parseMarketplaceMessage(readFileSync(join(fixtures, 'message-entitlement-creation-requested.json')), 'm1');
+    const result = parseMarketplaceMessage(
+      readFileSync(join(fixtures, 'message-entitlement-creation-requested.json')),
+      'm1',
+    );
     expect(result).toEqual({
       ok: true,
       message: {
@@ -31,12 +34,21 @@ describe('parseMarketplaceMessage', () => {
   });
 
   it('should default an account message without eventType to ACCOUNT_ACTIVE', () => {
-    const result = parseMarketplaceMessage(data({ eventId: 'e1', providerId: 'p', account: { id: 'A-1', updateTime: 'x' } }), 'm1');
-    expect(result).toMatchObject({ ok: true, message: { kind: 'account', eventType: 'ACCOUNT_ACTIVE', accountId: 'A-1', updateTime: null } });
+    const result = parseMarketplaceMessage(
+      data({ eventId: 'e1', providerId: 'p', account: { id: 'A-1', updateTime: 'x' } }),
+      'm1',
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      message: { kind: 'account', eventType: 'ACCOUNT_ACTIVE', accountId: 'A-1', updateTime: null },
+    });
   });
 
   it('should use the Pub/Sub message id as the dedup key when eventId is missing', () => {
-    const result = parseMarketplaceMessage(data({ eventType: 'ENTITLEMENT_ACTIVE', providerId: 'p', entitlement: { id: 'E' } }), 'msg-9');
+    const result = parseMarketplaceMessage(
+      data({ eventType: 'ENTITLEMENT_ACTIVE', providerId: 'p', entitlement: { id: 'E' } }),
+      'msg-9',
+    );
     expect(result).toMatchObject({ ok: true, message: { eventId: 'pubsub:msg-9' } });
   });
 

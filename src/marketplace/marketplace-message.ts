@@ -43,7 +43,8 @@ const MAX_DATA_BYTES = 64 * 1024;
  */
 export function parseMarketplaceMessage(data: Buffer, fallbackEventId: string): ParseResult {
   if (data.length === 0) return { ok: false, reason: 'empty message data' };
-  if (data.length > MAX_DATA_BYTES) return { ok: false, reason: `message data is ${data.length} bytes (max ${MAX_DATA_BYTES})` };
+  if (data.length > MAX_DATA_BYTES)
+    return { ok: false, reason: `message data is ${data.length} bytes (max ${MAX_DATA_BYTES})` };
   let json: unknown;
   try {
     json = JSON.parse(data.toString('utf8'));
@@ -52,7 +53,10 @@ export function parseMarketplaceMessage(data: Buffer, fallbackEventId: string): 
   }
   const parsed = envelope.safeParse(json);
   if (!parsed.success) {
-    return { ok: false, reason: `bad envelope: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}` };
+    return {
+      ok: false,
+      reason: `bad envelope: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`,
+    };
   }
   const { eventId, eventType, providerId, entitlement, account } = parsed.data;
   const key = eventId ?? `pubsub:${fallbackEventId}`;

@@ -60,7 +60,8 @@ export type LinkRefusal = 'unknown_token' | 'expired' | 'reused' | 'no_account' 
 export type LinkAttempt = { ok: true; resumed: boolean } | { ok: false; reason: LinkRefusal };
 
 /** The kinds of Procurement calls that must happen at most once per target. */
-export type ActionKind = 'approve' | 'reject' | 'approvePlanChange' | 'rejectPlanChange' | 'approveAccount' | 'rejectAccount';
+export type ActionKind =
+  'approve' | 'reject' | 'approvePlanChange' | 'rejectPlanChange' | 'approveAccount' | 'rejectAccount';
 
 /** Persistence port for Marketplace accounts and the once-only guard on Procurement actions. */
 export abstract class MarketplaceStore {

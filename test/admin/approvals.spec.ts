@@ -80,9 +80,18 @@ describe('Admin API: approvals, plan changes and accounts (real bootstrap, emula
     expect(queue.body.items.map((e: { id: string }) => e.id)).not.toContain(`gcp:${id}`);
 
     // A late redelivery of the purchase must not put the approved entitlement back in the queue.
-    const redelivered = { eventId: `late-${id}`, eventType: 'ENTITLEMENT_CREATION_REQUESTED', providerId: PROVIDER, entitlement: { id } };
-    await stack.app.app.get(MarketplaceEvents).handle({ data: Buffer.from(JSON.stringify(redelivered)), messageId: 'late', transport: 'pubsub-push' });
-    expect((await stack.store.getEntitlement(`gcp:${id}`))?.details).toMatchObject({ marketplace: { approval: 'approval_requested' } });
+    const redelivered = {
+      eventId: `late-${id}`,
+      eventType: 'ENTITLEMENT_CREATION_REQUESTED',
+      providerId: PROVIDER,
+      entitlement: { id },
+    };
+    await stack.app.app
+      .get(MarketplaceEvents)
+      .handle({ data: Buffer.from(JSON.stringify(redelivered)), messageId: 'late', transport: 'pubsub-push' });
+    expect((await stack.store.getEntitlement(`gcp:${id}`))?.details).toMatchObject({
+      marketplace: { approval: 'approval_requested' },
+    });
 
     // Google still shows ACTIVATION_REQUESTED until it activates: the claim refuses a second call.
     const again = await stack.call('POST', `/admin/v1/entitlements/gcp:${id}/approve`, { apiKey: stack.keys.approver });

@@ -5,23 +5,78 @@ import { parse } from 'yaml';
 
 /** Fields Cloud Build accepts (cloud.google.com/build/docs/build-config-file-schema). */
 const BUILD_FIELDS = new Set([
-  'steps', 'timeout', 'queueTtl', 'logsBucket', 'options', 'substitutions', 'tags', 'serviceAccount', 'secrets',
-  'availableSecrets', 'artifacts', 'images', 'serviceAccount',
+  'steps',
+  'timeout',
+  'queueTtl',
+  'logsBucket',
+  'options',
+  'substitutions',
+  'tags',
+  'serviceAccount',
+  'secrets',
+  'availableSecrets',
+  'artifacts',
+  'images',
+  'serviceAccount',
 ]);
 const STEP_FIELDS = new Set([
-  'name', 'args', 'env', 'allowFailure', 'allowExitCodes', 'dir', 'id', 'waitFor', 'entrypoint', 'secretEnv',
-  'volumes', 'timeout', 'script', 'automapSubstitutions',
+  'name',
+  'args',
+  'env',
+  'allowFailure',
+  'allowExitCodes',
+  'dir',
+  'id',
+  'waitFor',
+  'entrypoint',
+  'secretEnv',
+  'volumes',
+  'timeout',
+  'script',
+  'automapSubstitutions',
 ]);
 const OPTION_FIELDS = new Set([
-  'env', 'secretEnv', 'volumes', 'sourceProvenanceHash', 'machineType', 'diskSizeGb', 'substitutionOption',
-  'dynamicSubstitutions', 'automapSubstitutions', 'logStreamingOption', 'logging', 'defaultLogsBucketBehavior', 'pool',
+  'env',
+  'secretEnv',
+  'volumes',
+  'sourceProvenanceHash',
+  'machineType',
+  'diskSizeGb',
+  'substitutionOption',
+  'dynamicSubstitutions',
+  'automapSubstitutions',
+  'logStreamingOption',
+  'logging',
+  'defaultLogsBucketBehavior',
+  'pool',
   'requestedVerifyOption',
 ]);
-const BUILT_IN = new Set(['PROJECT_ID', 'PROJECT_NUMBER', 'BUILD_ID', 'LOCATION', 'TRIGGER_NAME', 'COMMIT_SHA', 'SHORT_SHA', 'REVISION_ID', 'BRANCH_NAME', 'TAG_NAME', 'REPO_NAME', 'REPO_FULL_NAME', 'SERVICE_ACCOUNT_EMAIL', 'SERVICE_ACCOUNT', 'REF_NAME', 'TRIGGER_BUILD_CONFIG_PATH']);
+const BUILT_IN = new Set([
+  'PROJECT_ID',
+  'PROJECT_NUMBER',
+  'BUILD_ID',
+  'LOCATION',
+  'TRIGGER_NAME',
+  'COMMIT_SHA',
+  'SHORT_SHA',
+  'REVISION_ID',
+  'BRANCH_NAME',
+  'TAG_NAME',
+  'REPO_NAME',
+  'REPO_FULL_NAME',
+  'SERVICE_ACCOUNT_EMAIL',
+  'SERVICE_ACCOUNT',
+  'REF_NAME',
+  'TRIGGER_BUILD_CONFIG_PATH',
+]);
 
 describe('cloudbuild.yaml', () => {
   const text = readFileSync('cloudbuild.yaml', 'utf8');
-  const build = parse(text) as Record<string, unknown> & { steps: Record<string, unknown>[]; substitutions: Record<string, string>; options: Record<string, unknown> };
+  const build = parse(text) as Record<string, unknown> & {
+    steps: Record<string, unknown>[];
+    substitutions: Record<string, string>;
+    options: Record<string, unknown>;
+  };
 
   it('should use only fields Cloud Build accepts', () => {
     expect(Object.keys(build).filter((k) => !BUILD_FIELDS.has(k))).toEqual([]);
@@ -68,10 +123,23 @@ describe('Dockerfile', () => {
 
 describe('scripts/setup-gcp.sh --dry-run', () => {
   it('should print every command it would run, idempotently guarded, without calling anything', () => {
-    const result = spawnSync('bash', ['scripts/setup-gcp.sh', '--project', 'acme-prod', '--provider-id', 'acme-public', '--push', 'https://svc.example.run.app', '--dry-run'], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH },
-    });
+    const result = spawnSync(
+      'bash',
+      [
+        'scripts/setup-gcp.sh',
+        '--project',
+        'acme-prod',
+        '--provider-id',
+        'acme-public',
+        '--push',
+        'https://svc.example.run.app',
+        '--dry-run',
+      ],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH },
+      },
+    );
     expect(result.status).toBe(0);
     const commands = result.stdout.split('\n').filter((l) => l.startsWith('+ '));
     expect(commands.length).toBeGreaterThan(25);
@@ -96,7 +164,8 @@ describe('scripts/setup-gcp.sh --dry-run', () => {
       expect({ expected, found: all.includes(expected) }).toEqual({ expected, found: true });
     }
     // Every create is guarded by a describe (idempotent).
-    for (const line of commands.filter((l) => / create /.test(l) && !l.includes('indexes composite'))) expect(line).toContain(' describe ');
+    for (const line of commands.filter((l) => / create /.test(l) && !l.includes('indexes composite')))
+      expect(line).toContain(' describe ');
   });
 
   it('should refuse to run without a project and provider id', () => {

@@ -72,7 +72,12 @@ describe('fuzz: signature and token verifiers', () => {
   it('should accept no mutation of a valid Purchasely request (body, timestamp or signature)', () => {
     const vector = JSON.parse(readFileSync('test/fixtures/purchasely/signature-test-vector.json', 'utf8'));
     const now = new Date(Number(vector.headers['x-purchasely-timestamp']) * 1000);
-    const options = { secrets: [vector.secret, 'second-secret-0123456789'], now, toleranceSeconds: 300, allowDeprecated: false };
+    const options = {
+      secrets: [vector.secret, 'second-secret-0123456789'],
+      now,
+      toleranceSeconds: 300,
+      allowDeprecated: false,
+    };
     const valid = {
       rawBody: Buffer.from(vector.rawBody),
       timestamp: vector.headers['x-purchasely-timestamp'] as string,
@@ -96,7 +101,12 @@ describe('fuzz: signature and token verifiers', () => {
 
   it('should never accept an EasyCart body whose content differs from what was signed', () => {
     const key = 'easycart-signing-key-0001';
-    const body = { event: 'product_assigned', timestamp: 1764666000, assignee: { email: 'a@example.com' }, product_name: 'demo-course' };
+    const body = {
+      event: 'product_assigned',
+      timestamp: 1764666000,
+      assignee: { email: 'a@example.com' },
+      product_name: 'demo-course',
+    };
     const raw = Buffer.from(JSON.stringify(body, null, 2));
     const signature = hmacSha256Hex(key, raw);
     const credentials = { signingKeys: [key], urlToken: undefined };
@@ -130,16 +140,29 @@ describe('fuzz: signature and token verifiers', () => {
       fc.property(mutation, (m) => verifyGetCourseToken(token, mutateText(token, m)).ok === false),
       params,
     );
-    fc.assert(fc.property(fc.string(), (s) => verifyGetCourseToken(token, s).ok === (s === token)), params);
+    fc.assert(
+      fc.property(fc.string(), (s) => verifyGetCourseToken(token, s).ok === (s === token)),
+      params,
+    );
   });
 
   it('should accept no mutated or random sign-up link token', () => {
     const secret = 'link-secret-0123456789abcdefghijklmnopqrstuvwxyz';
     const now = new Date('2026-11-21T10:00:00Z');
-    const token = signLinkToken(secret, { accountId: 'E-1234', nonce: 'n'.repeat(32), expiresAt: new Date(now.getTime() + 900_000) });
+    const token = signLinkToken(secret, {
+      accountId: 'E-1234',
+      nonce: 'n'.repeat(32),
+      expiresAt: new Date(now.getTime() + 900_000),
+    });
     expect(readLinkToken(secret, token, now).ok).toBe(true);
-    fc.assert(fc.property(mutation, (m) => readLinkToken(secret, mutateText(token, m), now).ok === false), params);
-    fc.assert(fc.property(fc.anything(), (value) => readLinkToken(secret, value, now).ok === false), params);
+    fc.assert(
+      fc.property(mutation, (m) => readLinkToken(secret, mutateText(token, m), now).ok === false),
+      params,
+    );
+    fc.assert(
+      fc.property(fc.anything(), (value) => readLinkToken(secret, value, now).ok === false),
+      params,
+    );
   });
 
   it('should refuse every mutated JWT with InvalidTokenError, and accept the original', async () => {
@@ -169,7 +192,9 @@ describe('fuzz: signature and token verifiers', () => {
           throw error;
         }
         // base64url has padding-insensitive tails: a change that decodes to the same bytes is the same token.
-        return Buffer.from(forged.split('.')[2] ?? '', 'base64url').equals(Buffer.from(token.split('.')[2]!, 'base64url'));
+        return Buffer.from(forged.split('.')[2] ?? '', 'base64url').equals(
+          Buffer.from(token.split('.')[2]!, 'base64url'),
+        );
       }),
       params,
     );
@@ -177,48 +202,91 @@ describe('fuzz: signature and token verifiers', () => {
 });
 
 describe('fuzz: envelope and payload parsers never crash', () => {
-  const marketplaceFixture = readFileSync('test/fixtures/gcp-marketplace/message-entitlement-plan-change-requested.json');
+  const marketplaceFixture = readFileSync(
+    'test/fixtures/gcp-marketplace/message-entitlement-plan-change-requested.json',
+  );
 
   it('should parse or refuse any Marketplace message data without throwing', () => {
     fc.assert(
-      fc.property(fc.oneof(mutation.map((m) => mutate(marketplaceFixture, m)), fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)), fc.json().map((j) => Buffer.from(j))), (data) => {
-        const result = parseMarketplaceMessage(data, 'm');
-        return result.ok ? typeof result.message.eventId === 'string' : typeof result.reason === 'string';
-      }),
+      fc.property(
+        fc.oneof(
+          mutation.map((m) => mutate(marketplaceFixture, m)),
+          fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)),
+          fc.json().map((j) => Buffer.from(j)),
+        ),
+        (data) => {
+          const result = parseMarketplaceMessage(data, 'm');
+          return result.ok ? typeof result.message.eventId === 'string' : typeof result.reason === 'string';
+        },
+      ),
       params,
     );
   });
 
   it('should map or refuse (400) any EasyCart JSON without throwing anything else', () => {
-    const fixture = JSON.parse(readFileSync('test/fixtures/easycart/product_assigned.json', 'utf8')) as Record<string, unknown>;
+    const fixture = JSON.parse(readFileSync('test/fixtures/easycart/product_assigned.json', 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const ctx = { resolve: resolveAny, receivedAt: new Date('2026-11-21T00:00:00Z') };
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom(...Object.keys(fixture)), fc.jsonValue()).map((patch) => ({ ...fixture, ...patch }))), (body) => {
-        refusesCleanly(() => mapEasyCart(body, ctx));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc
+            .dictionary(fc.constantFrom(...Object.keys(fixture)), fc.jsonValue())
+            .map((patch) => ({ ...fixture, ...patch })),
+        ),
+        (body) => {
+          refusesCleanly(() => mapEasyCart(body, ctx));
+        },
+      ),
       params,
     );
   });
 
   it('should map or refuse (400) any GetCourse fields without throwing anything else', () => {
-    const base = { tag: 'purchase_active', purchase_id: '123', email: 'a@example.com', product: 'demo-course', finish_at: '2026-12-01 10:00:00' };
+    const base = {
+      tag: 'purchase_active',
+      purchase_id: '123',
+      email: 'a@example.com',
+      product: 'demo-course',
+      finish_at: '2026-12-01 10:00:00',
+    };
     const ctx = { resolve: resolveAny, receivedAt: new Date('2026-11-21T00:00:00Z'), timeZone: 'Europe/Moscow' };
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom(...Object.keys(base), 'start_at', 'products', 'user_id', 'x'), fc.oneof(fc.string(), fc.constant('{object.user.email}'), fc.jsonValue())), (patch) => {
-        refusesCleanly(() => mapGetCourse({ ...base, ...patch }, ctx));
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom(...Object.keys(base), 'start_at', 'products', 'user_id', 'x'),
+          fc.oneof(fc.string(), fc.constant('{object.user.email}'), fc.jsonValue()),
+        ),
+        (patch) => {
+          refusesCleanly(() => mapGetCourse({ ...base, ...patch }, ctx));
+        },
+      ),
       params,
     );
   });
 
   it('should validate and map any Purchasely JSON without throwing', () => {
-    const fixture = JSON.parse(readFileSync('test/fixtures/purchasely/activate.json', 'utf8')) as Record<string, unknown>;
-    const ctx = { resolve: (product: string, plan: string | null) => resolveAny('purchasely', product, plan), sandbox: 'apply' as const };
+    const fixture = JSON.parse(readFileSync('test/fixtures/purchasely/activate.json', 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const ctx = {
+      resolve: (product: string, plan: string | null) => resolveAny('purchasely', product, plan),
+      sandbox: 'apply' as const,
+    };
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom(...Object.keys(fixture)), fc.jsonValue()).map((patch) => ({ ...fixture, ...patch })), (body) => {
-        const parsed = purchaselyEventSchema.safeParse(body);
-        if (parsed.success) mapPurchaselyEvent(parsed.data, 'k', ctx);
-      }),
+      fc.property(
+        fc
+          .dictionary(fc.constantFrom(...Object.keys(fixture)), fc.jsonValue())
+          .map((patch) => ({ ...fixture, ...patch })),
+        (body) => {
+          const parsed = purchaselyEventSchema.safeParse(body);
+          if (parsed.success) mapPurchaselyEvent(parsed.data, 'k', ctx);
+        },
+      ),
       params,
     );
   });

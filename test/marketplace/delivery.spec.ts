@@ -34,7 +34,11 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
   async function deliver(data: object): Promise<HandleResult> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await events.handle({ data: Buffer.from(JSON.stringify(data)), messageId: randomUUID(), transport: 'pubsub-push' });
+        return await events.handle({
+          data: Buffer.from(JSON.stringify(data)),
+          messageId: randomUUID(),
+          transport: 'pubsub-push',
+        });
       } catch (error) {
         if (!(error instanceof TransientError) || attempt > 10) throw error;
       }
@@ -77,7 +81,13 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
     for (let i = 0; i < replay.length; i += 8) await Promise.all(replay.slice(i, i + 8).map(deliver));
 
     const after = await Promise.all(ids.map((id) => stack.store.getEntitlement(`gcp:${id}`)));
-    const fields = (e: (typeof after)[number]) => ({ status: e?.status, active: e?.active, plan: e?.plan, validUntil: e?.validUntil, sourceUpdatedAt: e?.sourceUpdatedAt });
+    const fields = (e: (typeof after)[number]) => ({
+      status: e?.status,
+      active: e?.active,
+      plan: e?.plan,
+      validUntil: e?.validUntil,
+      sourceUpdatedAt: e?.sourceUpdatedAt,
+    });
     expect(after.map(fields)).toEqual(inOrder.map(fields));
     // And equal to Google's record (the fake), which is the model.
     for (const [i, id] of ids.entries()) {
@@ -91,20 +101,50 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
   });
 
   it('should treat a message for another provider as invalid and one for an unknown event type as ignored', async () => {
-    const other = await deliver({ eventId: 'other-1', eventType: 'ENTITLEMENT_ACTIVE', providerId: 'someone-else', entitlement: { id: 'x' } });
+    const other = await deliver({
+      eventId: 'other-1',
+      eventType: 'ENTITLEMENT_ACTIVE',
+      providerId: 'someone-else',
+      entitlement: { id: 'x' },
+    });
     expect(other.outcome).toBe('invalid');
-    const unknown = await deliver({ eventId: 'unknown-1', eventType: 'ENTITLEMENT_TELEPORTED', providerId: PROVIDER, entitlement: { id: 'x' } });
+    const unknown = await deliver({
+      eventId: 'unknown-1',
+      eventType: 'ENTITLEMENT_TELEPORTED',
+      providerId: PROVIDER,
+      entitlement: { id: 'x' },
+    });
     expect(unknown.outcome).toBe('ignored');
-    const gone = await deliver({ eventId: 'gone-1', eventType: 'ENTITLEMENT_ACTIVE', providerId: PROVIDER, entitlement: { id: 'no-such' } });
+    const gone = await deliver({
+      eventId: 'gone-1',
+      eventType: 'ENTITLEMENT_ACTIVE',
+      providerId: PROVIDER,
+      entitlement: { id: 'no-such' },
+    });
     expect(gone).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining('404') });
-    expect((await deliver({ eventId: 'gone-1', eventType: 'ENTITLEMENT_ACTIVE', providerId: PROVIDER, entitlement: { id: 'no-such' } })).outcome).toBe('duplicate');
+    expect(
+      (
+        await deliver({
+          eventId: 'gone-1',
+          eventType: 'ENTITLEMENT_ACTIVE',
+          providerId: PROVIDER,
+          entitlement: { id: 'no-such' },
+        })
+      ).outcome,
+    ).toBe('duplicate');
   });
 
   it('should nack on a transient Procurement failure and apply on redelivery', async () => {
-    const simulator = new MarketplaceSimulator({ procurementUrl: stack.fake.url, providerId: PROVIDER, publish: async () => randomUUID() });
+    const simulator = new MarketplaceSimulator({
+      procurementUrl: stack.fake.url,
+      providerId: PROVIDER,
+      publish: async () => randomUUID(),
+    });
     const { accountId } = await simulator.signUpAccount();
     const { messages } = await simulator.buy({ accountId, product: PRODUCT, plan: 'pro' });
-    const creation = messages.find((m) => (m as { eventType?: string }).eventType === 'ENTITLEMENT_CREATION_REQUESTED')!;
+    const creation = messages.find(
+      (m) => (m as { eventType?: string }).eventType === 'ENTITLEMENT_CREATION_REQUESTED',
+    )!;
     stack.fake.failNext(4, { status: 503 });
     await expect(
       events.handle({ data: Buffer.from(JSON.stringify(creation)), messageId: 'm1', transport: 'pubsub-push' }),

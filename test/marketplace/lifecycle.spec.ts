@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MarketplaceEvents } from '../../src/marketplace/marketplace-events.service.js';
 import { accessInvariantViolations } from '../support/invariants.js';
-import { accessOf, entitlementWhere, eventually, PRODUCT, startMarketplaceStack, type MarketplaceStack } from '../support/marketplace.js';
+import {
+  accessOf,
+  entitlementWhere,
+  eventually,
+  PRODUCT,
+  startMarketplaceStack,
+  type MarketplaceStack,
+} from '../support/marketplace.js';
 
 describe('Marketplace lifecycles through streaming pull', () => {
   let stack: MarketplaceStack;
@@ -35,8 +42,16 @@ describe('Marketplace lifecycles through streaming pull', () => {
     await eventually(async () => fake.countCalls('entitlements.approve', id) === 1);
     await simulator.activate(id);
     const active = await entitlementWhere(store, id, (e) => e.status === 'active');
-    expect(active).toMatchObject({ active: true, product: 'demo', plan: 'pro', subject: { key: `gcp-account:${accountId}` } });
-    expect((await accessOf(store, accountId))?.entitlements[`gcp:${id}`]).toMatchObject({ product: 'demo', plan: 'pro' });
+    expect(active).toMatchObject({
+      active: true,
+      product: 'demo',
+      plan: 'pro',
+      subject: { key: `gcp-account:${accountId}` },
+    });
+    expect((await accessOf(store, accountId))?.entitlements[`gcp:${id}`]).toMatchObject({
+      product: 'demo',
+      plan: 'pro',
+    });
 
     await simulator.changePlan(id, 'basic');
     await eventually(async () => fake.countCalls('entitlements.approvePlanChange', id) === 1);
@@ -103,7 +118,9 @@ describe('Marketplace lifecycles through streaming pull', () => {
     await entitlementWhere(stack.store, first.entitlementId!, (e) => e.active);
     await entitlementWhere(stack.store, second.entitlementId!, (e) => e.active);
     const access = await accessOf(stack.store, accountId);
-    expect(Object.keys(access?.entitlements ?? {}).sort()).toEqual([`gcp:${first.entitlementId}`, `gcp:${second.entitlementId}`].sort());
+    expect(Object.keys(access?.entitlements ?? {}).sort()).toEqual(
+      [`gcp:${first.entitlementId}`, `gcp:${second.entitlementId}`].sort(),
+    );
   });
 
   it('should record a malformed message once as invalid and ack it', async () => {

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 // @ts-expect-error plain ESM helper without types
 import { startFirestoreEmulator } from '../../scripts/emulators.mjs';
 import { MarketplaceEvents } from '../../src/marketplace/marketplace-events.service.js';
-import { entitlementWhere, eventually, PRODUCT, startMarketplaceStack, type MarketplaceStack } from '../support/marketplace.js';
+import {
+  entitlementWhere,
+  eventually,
+  PRODUCT,
+  startMarketplaceStack,
+  type MarketplaceStack,
+} from '../support/marketplace.js';
 
 type Emulator = { host: string; port: number; stop(): Promise<void> };
 

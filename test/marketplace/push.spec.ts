@@ -3,7 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { MarketplaceEvents } from '../../src/marketplace/marketplace-events.service.js';
 import { MarketplaceSimulator } from '../../tools/simulator/simulator.js';
 import { createTestKey, startTestIssuer } from '../support/test-issuer.js';
-import { accessOf, entitlementWhere, eventually, PRODUCT, PROVIDER, startMarketplaceStack, type MarketplaceStack } from '../support/marketplace.js';
+import {
+  accessOf,
+  entitlementWhere,
+  eventually,
+  PRODUCT,
+  PROVIDER,
+  startMarketplaceStack,
+  type MarketplaceStack,
+} from '../support/marketplace.js';
 
 const AUDIENCE = 'https://entitlements.example.run.app/marketplace/push';
 const PUSH_SA = 'pubsub-push@acme-prod.iam.gserviceaccount.com';
@@ -15,7 +23,16 @@ describe('Marketplace push endpoint (Pub/Sub push with OIDC)', () => {
 
   const claims = (overrides: Record<string, unknown> = {}) => {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: 'https://accounts.google.com', aud: AUDIENCE, email: PUSH_SA, email_verified: true, sub: '1234567890', iat: now, exp: now + 3600, ...overrides };
+    return {
+      iss: 'https://accounts.google.com',
+      aud: AUDIENCE,
+      email: PUSH_SA,
+      email_verified: true,
+      sub: '1234567890',
+      iat: now,
+      exp: now + 3600,
+      ...overrides,
+    };
   };
 
   const envelope = (data: object | string, messageId = randomUUID()) => ({
@@ -125,7 +142,11 @@ describe('Marketplace push endpoint (Pub/Sub push with OIDC)', () => {
   });
 
   it('should answer 503 (nack) when the message cannot be handled now', async () => {
-    const { messages } = await new MarketplaceSimulator({ procurementUrl: stack.fake.url, providerId: PROVIDER, publish: async () => randomUUID() }).buy({
+    const { messages } = await new MarketplaceSimulator({
+      procurementUrl: stack.fake.url,
+      providerId: PROVIDER,
+      publish: async () => randomUUID(),
+    }).buy({
       product: PRODUCT,
       plan: 'pro',
     });

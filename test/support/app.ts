@@ -22,7 +22,10 @@ export function testConfig(env: Record<string, string | undefined> = {}): AppCon
 }
 
 /** Logger that keeps lines in memory (assertions on logs, quiet test output). */
-export function memoryLogger(level: 'debug' | 'info' | 'warn' | 'error' = 'warn'): { logger: AppLogger; lines: () => Record<string, unknown>[] } {
+export function memoryLogger(level: 'debug' | 'info' | 'warn' | 'error' = 'warn'): {
+  logger: AppLogger;
+  lines: () => Record<string, unknown>[];
+} {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -64,7 +67,9 @@ export interface RunningApp {
 }
 
 /** The real `bootstrap()` listening on a free loopback port: tests speak real HTTP to it. */
-export async function startApp(options: { config?: AppConfig; clock?: Clock; logger?: AppLogger } = {}): Promise<RunningApp> {
+export async function startApp(
+  options: { config?: AppConfig; clock?: Clock; logger?: AppLogger } = {},
+): Promise<RunningApp> {
   const config = options.config ?? testConfig();
   const app = await bootstrap({ config, clock: options.clock, logger: options.logger ?? memoryLogger().logger });
   await app.listen(0, '127.0.0.1');

@@ -7,7 +7,10 @@ import type { AccessSummary, EntitlementRecord } from '../../src/entitlements/le
  * exactly the subject's active entitlements, with their product. Returns the disagreements.
  */
 export async function accessInvariantViolations(db: Firestore): Promise<string[]> {
-  const [entitlements, access] = await Promise.all([db.collection('entitlements').get(), db.collection('access').get()]);
+  const [entitlements, access] = await Promise.all([
+    db.collection('entitlements').get(),
+    db.collection('access').get(),
+  ]);
   const expected = new Map<string, Map<string, string>>();
   for (const doc of entitlements.docs) {
     const e = fromFirestore<EntitlementRecord>(doc.data());
@@ -28,9 +31,12 @@ export async function accessInvariantViolations(db: Firestore): Promise<string[]
     if (wantIds !== gotIds) problems.push(`${summary.subjectKey}: summary lists [${gotIds}], active are [${wantIds}]`);
     const products = [...new Set(want.values())].sort().join(',');
     if (products !== [...summary.products].sort().join(',')) {
-      problems.push(`${summary.subjectKey}: products [${summary.products.join(',')}] but active products [${products}]`);
+      problems.push(
+        `${summary.subjectKey}: products [${summary.products.join(',')}] but active products [${products}]`,
+      );
     }
   }
-  for (const key of expected.keys()) if (!seen.has(key)) problems.push(`${key}: active entitlements but no access document`);
+  for (const key of expected.keys())
+    if (!seen.has(key)) problems.push(`${key}: active entitlements but no access document`);
   return problems;
 }

@@ -26,7 +26,10 @@ export interface MarketplaceStack {
  * Procurement API (driven by the real generated client), the simulator, and the service booted
  * with the real bootstrap(). `pull: true` starts the streaming-pull consumer.
  */
-export async function startMarketplaceStack(options: { pull: boolean; env?: Record<string, string> }): Promise<MarketplaceStack> {
+export async function startMarketplaceStack(options: {
+  pull: boolean;
+  env?: Record<string, string>;
+}): Promise<MarketplaceStack> {
   const projectId = uniqueProjectId('mkt');
   const pubsub = new PubSub({ projectId });
   const [topic] = await pubsub.createTopic('marketplace');
@@ -42,7 +45,11 @@ export async function startMarketplaceStack(options: { pull: boolean; env?: Reco
   });
   const { logger, lines } = memoryLogger('info');
   const app = await startApp({ config, logger });
-  const simulator = new MarketplaceSimulator({ procurementUrl: fake.url, providerId: PROVIDER, publish: pubsubPublisher(topic) });
+  const simulator = new MarketplaceSimulator({
+    procurementUrl: fake.url,
+    providerId: PROVIDER,
+    publish: pubsubPublisher(topic),
+  });
   return {
     fake,
     app,
@@ -61,7 +68,10 @@ export async function startMarketplaceStack(options: { pull: boolean; env?: Reco
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails with the last seen value. */
-export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false | null>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -59,7 +59,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const raw = request.rawBody;
     const eventKey = raw ? `unparsed:${createHash('sha256').update(raw).digest('hex')}` : `unparsed:${randomUUID()}`;
     this.ledger
-      .record({ source, eventKey, eventType: 'UNPARSED', transport: { kind: 'webhook' }, raw: raw?.toString('utf8') }, 'invalid', reason)
+      .record(
+        { source, eventKey, eventType: 'UNPARSED', transport: { kind: 'webhook' }, raw: raw?.toString('utf8') },
+        'invalid',
+        reason,
+      )
       .catch((error: unknown) => this.logger.warning('could not record a refused webhook body', { error }));
   }
 

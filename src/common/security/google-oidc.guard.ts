@@ -38,7 +38,11 @@ export abstract class GoogleOidcGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (!this.verifier) throw new AppError('not_found', `The ${this.options.caller} endpoint is not configured (${this.options.setting})`);
+    if (!this.verifier)
+      throw new AppError(
+        'not_found',
+        `The ${this.options.caller} endpoint is not configured (${this.options.setting})`,
+      );
     const header = context.switchToHttp().getRequest<Request>().headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     try {
@@ -47,7 +51,10 @@ export abstract class GoogleOidcGuard implements CanActivate {
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;
       this.logger.warning(`${this.options.caller} request refused`, { reason: error.reason });
-      throw new AppError(error.reason === 'claim:email' ? 'forbidden' : 'unauthenticated', `Invalid ${this.options.caller} token`);
+      throw new AppError(
+        error.reason === 'claim:email' ? 'forbidden' : 'unauthenticated',
+        `Invalid ${this.options.caller} token`,
+      );
     }
   }
 }

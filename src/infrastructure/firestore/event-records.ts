@@ -1,4 +1,11 @@
-import { FieldValue, Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore, type Transaction } from '@google-cloud/firestore';
+import {
+  FieldValue,
+  Timestamp,
+  type DocumentReference,
+  type DocumentSnapshot,
+  type Firestore,
+  type Transaction,
+} from '@google-cloud/firestore';
 import { Buffer } from 'node:buffer';
 import type { Outcome } from '../../entitlements/entitlement.js';
 import { MAX_RAW_BYTES, type InboundEvent } from '../../entitlements/inbound-event.js';
@@ -17,7 +24,14 @@ export function writeEventRecord(
   tx: Transaction,
   ref: DocumentReference,
   snap: DocumentSnapshot | undefined,
-  record: { event: InboundEvent; outcome: Outcome; reason?: string; entitlementId?: string; now: Date; retentionMs: number },
+  record: {
+    event: InboundEvent;
+    outcome: Outcome;
+    reason?: string;
+    entitlementId?: string;
+    now: Date;
+    retentionMs: number;
+  },
 ): void {
   const { event, outcome, reason, entitlementId, now, retentionMs } = record;
   const raw = capRaw(event.raw);

@@ -51,7 +51,14 @@ export class FirestoreEntitlementStore extends EntitlementStore {
           keys.map((k, i) => [k, accessSnaps[i]?.exists ? fromFirestore<AccessSummary>(accessSnaps[i]!.data()) : null]),
         );
 
-        const plan = planApply({ change, priorEvent: priorOutcome(eventSnap), existing, linkedSubjectKey, accessByKey, now });
+        const plan = planApply({
+          change,
+          priorEvent: priorOutcome(eventSnap),
+          existing,
+          linkedSubjectKey,
+          accessByKey,
+          now,
+        });
         if (plan.outcome === 'duplicate') return { outcome: 'duplicate', entitlementId: id };
 
         const reason = plan.outcome === 'applied' ? undefined : plan.reason;
@@ -83,19 +90,25 @@ export class FirestoreEntitlementStore extends EntitlementStore {
 
   recordEvent(event: InboundEvent, outcome: Outcome, reason: string, now: Date): Promise<LedgerResult> {
     return this.duplicateOnRace(undefined, () =>
-      this.runner.run(`record ${event.source}:${event.eventKey}`, [`ev:${event.source}:${event.eventKey}`], async (tx) => {
-        const ref = eventRef(this.db, event);
-        const snap = await tx.get(ref);
-        const prior = priorOutcome(snap);
-        if (prior && isFinalOutcome(prior.outcome)) return { outcome: 'duplicate' };
-        writeEventRecord(tx, ref, snap, { event, outcome, reason, now, retentionMs: this.retentionMs });
-        return { outcome, reason };
-      }),
+      this.runner.run(
+        `record ${event.source}:${event.eventKey}`,
+        [`ev:${event.source}:${event.eventKey}`],
+        async (tx) => {
+          const ref = eventRef(this.db, event);
+          const snap = await tx.get(ref);
+          const prior = priorOutcome(snap);
+          if (prior && isFinalOutcome(prior.outcome)) return { outcome: 'duplicate' };
+          writeEventRecord(tx, ref, snap, { event, outcome, reason, now, retentionMs: this.retentionMs });
+          return { outcome, reason };
+        },
+      ),
     );
   }
 
   async getEventOutcome(source: string, eventKey: string): Promise<Outcome | null> {
-    const snap = await readWithDeadline(this.db.collection(COLLECTIONS.events).doc(eventDocumentId(source, eventKey)).get());
+    const snap = await readWithDeadline(
+      this.db.collection(COLLECTIONS.events).doc(eventDocumentId(source, eventKey)).get(),
+    );
     return snap.exists ? (snap.get('outcome') as Outcome) : null;
   }
 

@@ -101,7 +101,11 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
 
   async entitlementIdsOfAccount(accountId: string): Promise<string[]> {
     const snap = await readWithDeadline(
-      this.db.collection(COLLECTIONS.entitlements).where('details.marketplace.accountId', '==', accountId).select().get(),
+      this.db
+        .collection(COLLECTIONS.entitlements)
+        .where('details.marketplace.accountId', '==', accountId)
+        .select()
+        .get(),
     );
     return snap.docs.map((d) => d.id);
   }
@@ -116,13 +120,22 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
         // Done is done; an unexpired claim belongs to another delivery still at work.
         if (done || leaseUntil > now.getTime()) return false;
       }
-      tx.set(ref, { key, kind, claimedAt: now, leaseUntil: Timestamp.fromMillis(now.getTime() + leaseMs), completedAt: null });
+      tx.set(ref, {
+        key,
+        kind,
+        claimedAt: now,
+        leaseUntil: Timestamp.fromMillis(now.getTime() + leaseMs),
+        completedAt: null,
+      });
       return true;
     });
   }
 
   async completeAction(key: string, result: Record<string, unknown>, now: Date): Promise<void> {
-    const write = this.db.collection(COLLECTIONS.actions).doc(documentId(key)).set({ completedAt: now, result }, { merge: true });
+    const write = this.db
+      .collection(COLLECTIONS.actions)
+      .doc(documentId(key))
+      .set({ completedAt: now, result }, { merge: true });
     await withDeadline(write, 5_000, 'Firestore write timed out');
   }
 
@@ -132,7 +145,11 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
   }
 
   async releaseAction(key: string): Promise<void> {
-    await withDeadline(this.db.collection(COLLECTIONS.actions).doc(documentId(key)).delete(), 5_000, 'Firestore write timed out');
+    await withDeadline(
+      this.db.collection(COLLECTIONS.actions).doc(documentId(key)).delete(),
+      5_000,
+      'Firestore write timed out',
+    );
   }
 
   async recordSignup(mirror: AccountMirror, google: SignupData, grant: LinkTokenGrant, now: Date): Promise<void> {

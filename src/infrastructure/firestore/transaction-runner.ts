@@ -63,7 +63,8 @@ export async function readWithDeadline<T>(read: Promise<T>): Promise<T> {
   try {
     return await withDeadline(track(read), READ_DEADLINE_MS, 'Firestore read timed out');
   } catch (error) {
-    if (!(error instanceof TransientError) && isTransientFirestoreError(error)) throw new TransientError('Firestore unavailable', error);
+    if (!(error instanceof TransientError) && isTransientFirestoreError(error))
+      throw new TransientError('Firestore unavailable', error);
     throw error;
   }
 }

@@ -14,7 +14,9 @@ export function signupState(account: Account): SignupState {
   const approval = account.approvals?.find((a) => a.name === 'signup');
   if (!approval) return 'NONE';
   const state = approval.state ?? 'STATE_UNSPECIFIED';
-  return (['PENDING', 'APPROVED', 'REJECTED'] as string[]).includes(state) ? (state as SignupState) : 'STATE_UNSPECIFIED';
+  return (['PENDING', 'APPROVED', 'REJECTED'] as string[]).includes(state)
+    ? (state as SignupState)
+    : 'STATE_UNSPECIFIED';
 }
 
 /** From (eventType, fetched account): mirror it; once signup is APPROVED, approve what was parked. */

@@ -21,11 +21,22 @@ const ALL_EVENT_TYPES = [
 ];
 
 function input(eventType: string, entitlement: Entitlement, overrides: Partial<DecisionInput> = {}): DecisionInput {
-  return { eventType, entitlement, entitlementMode: 'auto', planChangeMode: 'auto', accountApproved: true, ...overrides };
+  return {
+    eventType,
+    entitlement,
+    entitlementMode: 'auto',
+    planChangeMode: 'auto',
+    accountApproved: true,
+    ...overrides,
+  };
 }
 
 const requested: Entitlement = { state: 'ENTITLEMENT_ACTIVATION_REQUESTED', plan: 'pro' };
-const planChangeRequested: Entitlement = { state: 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL', plan: 'pro', newPendingPlan: 'basic' };
+const planChangeRequested: Entitlement = {
+  state: 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL',
+  plan: 'pro',
+  newPendingPlan: 'basic',
+};
 
 describe('Marketplace decisions (eventType, fetched state, policy)', () => {
   it('should know all 13 entitlement event types and the 3 account event types', () => {
@@ -38,16 +49,24 @@ describe('Marketplace decisions (eventType, fetched state, policy)', () => {
 
   it('should approve a requested entitlement under auto policy once the account is approved', () => {
     for (const t of ['ENTITLEMENT_CREATION_REQUESTED', 'ENTITLEMENT_OFFER_ACCEPTED']) {
-      expect(decideEntitlement(input(t, requested))).toMatchObject({ kind: 'mirror', action: { kind: 'approve' }, approval: 'approval_requested' });
+      expect(decideEntitlement(input(t, requested))).toMatchObject({
+        kind: 'mirror',
+        action: { kind: 'approve' },
+        approval: 'approval_requested',
+      });
     }
   });
 
   it('should park while the account signup is not approved, and wait for an admin under manual policy', () => {
-    expect(decideEntitlement(input('ENTITLEMENT_CREATION_REQUESTED', requested, { accountApproved: false }))).toMatchObject({
+    expect(
+      decideEntitlement(input('ENTITLEMENT_CREATION_REQUESTED', requested, { accountApproved: false })),
+    ).toMatchObject({
       action: null,
       approval: 'awaiting_account',
     });
-    expect(decideEntitlement(input('ENTITLEMENT_CREATION_REQUESTED', requested, { entitlementMode: 'manual' }))).toMatchObject({
+    expect(
+      decideEntitlement(input('ENTITLEMENT_CREATION_REQUESTED', requested, { entitlementMode: 'manual' })),
+    ).toMatchObject({
       action: null,
       approval: 'awaiting_admin',
     });
@@ -63,7 +82,9 @@ describe('Marketplace decisions (eventType, fetched state, policy)', () => {
     expect(decideEntitlement(input('ENTITLEMENT_PLAN_CHANGE_REQUESTED', planChangeRequested))).toMatchObject({
       action: { kind: 'approvePlanChange', pendingPlan: 'basic' },
     });
-    expect(decideEntitlement(input('ENTITLEMENT_PLAN_CHANGE_REQUESTED', planChangeRequested, { planChangeMode: 'manual' }))).toMatchObject({
+    expect(
+      decideEntitlement(input('ENTITLEMENT_PLAN_CHANGE_REQUESTED', planChangeRequested, { planChangeMode: 'manual' })),
+    ).toMatchObject({
       action: null,
       planChangeApproval: 'awaiting_admin',
     });
@@ -71,7 +92,9 @@ describe('Marketplace decisions (eventType, fetched state, policy)', () => {
 
   it('should mirror every informational event, erase on DELETED and ignore unknown types', () => {
     const active: Entitlement = { state: 'ENTITLEMENT_ACTIVE' };
-    for (const t of ALL_EVENT_TYPES.filter((x) => !x.endsWith('REQUESTED') && x !== 'ENTITLEMENT_OFFER_ACCEPTED' && x !== 'ENTITLEMENT_DELETED')) {
+    for (const t of ALL_EVENT_TYPES.filter(
+      (x) => !x.endsWith('REQUESTED') && x !== 'ENTITLEMENT_OFFER_ACCEPTED' && x !== 'ENTITLEMENT_DELETED',
+    )) {
       expect({ t, d: decideEntitlement(input(t, active)) }).toMatchObject({ t, d: { kind: 'mirror', action: null } });
     }
     expect(decideEntitlement(input('ENTITLEMENT_DELETED', active))).toEqual({ kind: 'erase' });

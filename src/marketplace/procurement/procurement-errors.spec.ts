@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { toProcurementError } from './procurement-errors.js';
 
-const gaxios = (status: number, grpc?: string) => ({ response: { status, data: grpc ? { error: { code: status, message: 'm', status: grpc } } : 'html' } });
+const gaxios = (status: number, grpc?: string) => ({
+  response: { status, data: grpc ? { error: { code: status, message: 'm', status: grpc } } : 'html' },
+});
 
 describe('toProcurementError', () => {
   it('should map Google error bodies to domain kinds', () => {

@@ -1,11 +1,6 @@
 /** What a Procurement API failure means to us, whatever the transport said. */
 export type ProcurementErrorKind =
-  | 'failed_precondition'
-  | 'not_found'
-  | 'permission_denied'
-  | 'invalid_argument'
-  | 'unauthenticated'
-  | 'transient';
+  'failed_precondition' | 'not_found' | 'permission_denied' | 'invalid_argument' | 'unauthenticated' | 'transient';
 
 export class ProcurementError extends Error {
   constructor(
@@ -55,6 +50,7 @@ export function toProcurementError(error: unknown, what: string): ProcurementErr
   const body = (e.response?.data as { error?: { status?: string; message?: string } } | undefined)?.error;
   const grpc = body?.status;
   const kind =
-    (grpc && BY_GRPC[grpc]) || (status === 429 || status >= 500 ? 'transient' : (BY_HTTP[status] ?? 'invalid_argument'));
+    (grpc && BY_GRPC[grpc]) ||
+    (status === 429 || status >= 500 ? 'transient' : (BY_HTTP[status] ?? 'invalid_argument'));
   return new ProcurementError(kind, `${what}: ${status} ${grpc ?? ''} ${body?.message ?? ''}`.trim(), status, grpc);
 }

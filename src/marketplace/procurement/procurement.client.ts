@@ -59,7 +59,9 @@ export class ProcurementClient {
   /** The entitlement, or `null` when the API answers 404 (it is gone). */
   async getEntitlement(entitlementId: string): Promise<Entitlement | null> {
     const name = this.entitlementName(entitlementId);
-    return this.orNull(() => this.call(`entitlements.get ${name}`, (o) => this.api.providers.entitlements.get({ name }, o)));
+    return this.orNull(() =>
+      this.call(`entitlements.get ${name}`, (o) => this.api.providers.entitlements.get({ name }, o)),
+    );
   }
 
   async getAccount(accountId: string): Promise<Account | null> {
@@ -163,7 +165,10 @@ export class ProcurementClient {
       } catch (raw) {
         const error = toProcurementError(raw, what);
         if (!error.retryable || attempt >= PROCUREMENT_DEFAULTS.attempts) throw error;
-        const cap = Math.min(PROCUREMENT_DEFAULTS.maxBackoffMs, PROCUREMENT_DEFAULTS.initialBackoffMs * 2 ** (attempt - 1));
+        const cap = Math.min(
+          PROCUREMENT_DEFAULTS.maxBackoffMs,
+          PROCUREMENT_DEFAULTS.initialBackoffMs * 2 ** (attempt - 1),
+        );
         await this.sleep(Math.random() * cap);
       }
     }

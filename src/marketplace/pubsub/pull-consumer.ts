@@ -51,7 +51,9 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
       streamingOptions: { maxStreams: PULL_DEFAULTS.streams },
     });
     this.subscription.on('message', (message: Message) => this.track(this.onMessage(message)));
-    this.subscription.on('error', (error: Error) => this.logger.failure('pull subscription error', { error, subscription: name }));
+    this.subscription.on('error', (error: Error) =>
+      this.logger.failure('pull subscription error', { error, subscription: name }),
+    );
     this.logger.info('pulling Marketplace notifications', { subscription: name });
   }
 
@@ -64,7 +66,9 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
     subscription.removeAllListeners('message');
     const deadline = new Promise((r) => setTimeout(r, PULL_DEFAULTS.drainSeconds * 1000).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
-    await subscription.close().catch((error: unknown) => this.logger.warning('closing the subscription failed', { error }));
+    await subscription
+      .close()
+      .catch((error: unknown) => this.logger.warning('closing the subscription failed', { error }));
     this.logger.info('pull consumer drained', { unfinished: this.inFlight.size });
   }
 
@@ -77,13 +81,20 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
     if (this.draining) return message.nack();
     await withLogContext({ messageId: message.id, source: 'gcp' }, async () => {
       try {
-        const result = await this.events.handle({ data: message.data, messageId: message.id, transport: 'pubsub-pull' });
+        const result = await this.events.handle({
+          data: message.data,
+          messageId: message.id,
+          transport: 'pubsub-pull',
+        });
         if (result.outcome === 'retry') message.nack();
         else message.ack();
       } catch (error) {
         // Transient (Firestore or the Procurement API unavailable): redeliver. Anything else is a
         // bug; nack too, so nothing is lost, and the dead-letter topic catches a poison message.
-        this.logger[isTransient(error) ? 'warning' : 'failure']('message nacked', { error, deliveryAttempt: message.deliveryAttempt });
+        this.logger[isTransient(error) ? 'warning' : 'failure']('message nacked', {
+          error,
+          deliveryAttempt: message.deliveryAttempt,
+        });
         message.nack();
       }
     });

@@ -38,7 +38,10 @@ export class PushController {
     const result = await withLogContext({ messageId, source: 'gcp' }, () => {
       // Buffer.from(…, 'base64') skips bad characters silently: check first, so bad input is recorded as such.
       if (!BASE64.test(encoded) || encoded.length % 4 !== 0) {
-        return this.events.recordMalformed({ messageId, transport: 'pubsub-push', raw: encoded }, 'message data is not valid base64');
+        return this.events.recordMalformed(
+          { messageId, transport: 'pubsub-push', raw: encoded },
+          'message data is not valid base64',
+        );
       }
       return this.events.handle({ data: Buffer.from(encoded, 'base64'), messageId, transport: 'pubsub-push' });
     });

@@ -1,10 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { hmacSha256Hex } from '../../common/security/hmac.js';
-import {
-  verifyEasyCartRequest,
-  type EasyCartCredentials,
-  type EasyCartProof,
-} from './easycart.signature.js';
+import { verifyEasyCartRequest, type EasyCartCredentials, type EasyCartProof } from './easycart.signature.js';
 
 const OLD_KEY = 'old-signing-key-0123456789';
 const NEW_KEY = 'new-signing-key-9876543210';
@@ -134,4 +130,3 @@ describe('verifyEasyCartRequest', () => {
     });
   });
 });
-

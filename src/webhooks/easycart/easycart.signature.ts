@@ -50,7 +50,6 @@ export function verifyEasyCartRequest(credentials: EasyCartCredentials, proof: E
   return { ok: false, problem: 'bad_signature' };
 }
 
-
 function normalizeSignature(header: string | undefined): string | undefined {
   // Tolerate a `sha256=` prefix and surrounding spaces; the value itself must be hex.
   const value = header?.trim().replace(/^sha256=/i, '');

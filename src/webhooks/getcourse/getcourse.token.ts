@@ -12,4 +12,3 @@ export function verifyGetCourseToken(configured: string | undefined, presented: 
   if (!presented) return { ok: false, problem: 'missing_token' };
   return safeEqualSecret(presented, configured) ? { ok: true } : { ok: false, problem: 'bad_token' };
 }
-
