@@ -40,7 +40,8 @@ export class AppLogger implements LoggerService {
           return trace ? { 'logging.googleapis.com/trace': trace, ...rest } : rest;
         },
       },
-      destination as pino.DestinationStream | undefined,
+      // Synchronous stdout: the last lines before an exit (SIGTERM on Cloud Run) must not be lost in a buffer.
+      (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: true }),
     );
   }
 
