@@ -6,7 +6,6 @@ import { Clock } from '../entitlements/clock.js';
 import type { Actor, EntitlementChange, Outcome } from '../entitlements/entitlement.js';
 import { EntitlementStore } from '../entitlements/entitlement-store.js';
 import type { InboundEvent, LedgerResult, TransportKind } from '../entitlements/inbound-event.js';
-import { isFinalOutcome } from '../entitlements/ledger-plan.js';
 import { Ledger } from '../entitlements/ledger.js';
 import { accountSubject } from '../entitlements/subject.js';
 import { ApprovalPolicy } from './approval-policy.js';
@@ -77,9 +76,7 @@ export class MarketplaceEvents {
         `message for provider "${message.providerId}", this service serves "${this.procurement.providerId}"`,
       );
     }
-    const prior = await this.entitlements.getEventOutcome('gcp', message.eventId);
-    if (prior && isFinalOutcome(prior)) return { outcome: 'duplicate' };
-
+    // No dedup read here: the ledger transaction dedups, and the claims keep every Procurement call single.
     return message.kind === 'account' ? this.handleAccount(message, event) : this.handleEntitlement(message, event);
   }
 

@@ -40,15 +40,24 @@ export class FirestoreEntitlementStore extends EntitlementStore {
         const accountRef = change.subject.accountId
           ? this.db.collection(COLLECTIONS.accounts).doc(documentId(change.subject.accountId))
           : null;
-        const [eventSnap, entitlementSnap, accountSnap] = await tx.getAll(
-          ...([evRef, entitlementRef, accountRef].filter(Boolean) as DocumentReference[]),
-        );
+        // One round trip for the usual case: the change's own subject is read with the rest; only a
+        // moved or linked subject costs a second read.
+        const likelyKey = change.erase ? null : change.subject.key;
+        const refs = [evRef, entitlementRef, accountRef, likelyKey ? this.accessRef(likelyKey) : null];
+        const snaps = await tx.getAll(...(refs.filter(Boolean) as DocumentReference[]));
+        const [eventSnap, entitlementSnap] = snaps;
+        const accountSnap = accountRef ? snaps[2] : undefined;
+        const likelySnap = likelyKey ? snaps[snaps.length - 1] : undefined;
         const existing = entitlementSnap?.exists ? fromFirestore<EntitlementRecord>(entitlementSnap.data()) : null;
         const linkedSubjectKey = (accountSnap?.get('linkedSubjectKey') as string | undefined) ?? null;
         const keys = accessKeysToRead(change, existing, linkedSubjectKey);
-        const accessSnaps = keys.length ? await tx.getAll(...keys.map((k) => this.accessRef(k))) : [];
-        const accessByKey = new Map(
-          keys.map((k, i) => [k, accessSnaps[i]?.exists ? fromFirestore<AccessSummary>(accessSnaps[i]!.data()) : null]),
+        const accessByKey = new Map<string, AccessSummary | null>();
+        if (likelyKey && likelySnap)
+          accessByKey.set(likelyKey, likelySnap.exists ? fromFirestore<AccessSummary>(likelySnap.data()) : null);
+        const missing = keys.filter((k) => !accessByKey.has(k));
+        const more = missing.length ? await tx.getAll(...missing.map((k) => this.accessRef(k))) : [];
+        missing.forEach((k, i) =>
+          accessByKey.set(k, more[i]?.exists ? fromFirestore<AccessSummary>(more[i]!.data()) : null),
         );
 
         const plan = planApply({
