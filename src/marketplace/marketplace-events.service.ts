@@ -11,7 +11,7 @@ import { accountSubject } from '../entitlements/subject.js';
 import { ApprovalPolicy } from './approval-policy.js';
 import { dateOf, lastSegment, productOf, statusOf } from './entitlement-state.js';
 import { decideAccount } from './events/accounts.js';
-import { mirror, type ApprovalStage, type Decision } from './events/decision.js';
+import { mirror, type Action, type ApprovalStage, type Decision } from './events/decision.js';
 import { decideEntitlement, isKnownEntitlementEvent } from './events/event-families.js';
 import { MarketplaceStore, type ActionKind } from './marketplace-store.js';
 import { parseMarketplaceMessage, type MarketplaceMessage } from './marketplace-message.js';
@@ -90,7 +90,10 @@ export class MarketplaceEvents {
   ): Promise<{ approvedNow: boolean; entitlementsApproved: number }> {
     const key = `approveAccount:${accountId}`;
     let approvedNow = false;
-    if (await this.store.claimAction(key, 'approveAccount', ACTION_LEASE_MS, this.clock.now())) {
+    const claim = await this.store.claim(key, 'approveAccount', ACTION_LEASE_MS, this.clock.now());
+    if (claim === 'held') throw new TransientError(`the account ${accountId} is being approved by another delivery`);
+    // A reclaimed claim calls again: approving an approved account is answered FAILED_PRECONDITION, taken as done.
+    if (claim === 'claimed' || claim === 'reclaimed') {
       try {
         await this.procurement.approveAccount(accountId);
         approvedNow = true;
@@ -258,7 +261,15 @@ export class MarketplaceEvents {
       action.kind === 'approve'
         ? `approve:${id}`
         : `approvePlanChange:${id}:${action.pendingPlan}:${entitlement.updateTime}`;
-    if (!(await this.store.claimAction(key, kind, ACTION_LEASE_MS, this.clock.now()))) return 'skipped';
+    const claim = await this.store.claim(key, kind, ACTION_LEASE_MS, this.clock.now());
+    if (claim === 'done') return 'skipped';
+    // Another delivery is making this very call: retry later rather than ack and lose it if that one dies.
+    if (claim === 'held') throw new TransientError(`${kind} of ${id} is in progress in another delivery`);
+    if (claim === 'reclaimed' && tookEffect(action, entitlement)) {
+      // Its holder died after the call and before recording it: Google's record shows it happened.
+      await this.store.completeAction(key, { ok: true, by: 'policy', recovered: true }, this.clock.now());
+      return 'done';
+    }
     try {
       if (action.kind === 'approve') await this.procurement.approveEntitlement(id);
       else await this.procurement.approvePlanChange(id, action.pendingPlan);
@@ -414,6 +425,17 @@ export class MarketplaceEvents {
       throw asTransient(error);
     }
   }
+}
+
+/**
+ * Whether an action already took effect, judged from freshly fetched state (used when a claim's
+ * holder died between the call and recording it). An approved entitlement still waiting for
+ * Google's activation carries `newOfferStartTime`; a plan-change claim is keyed on the state's
+ * updateTime, so if the state still asks for approval, the call did not happen.
+ */
+function tookEffect(action: Action, e: Entitlement): boolean {
+  if (action.kind === 'approve') return e.state !== 'ENTITLEMENT_ACTIVATION_REQUESTED' || Boolean(e.newOfferStartTime);
+  return e.state !== 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL';
 }
 
 function needsAccount(eventType: string, e: Entitlement, mode: 'auto' | 'manual'): boolean {

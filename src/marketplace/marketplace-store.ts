@@ -59,6 +59,8 @@ export type LinkRefusal = 'unknown_token' | 'expired' | 'reused' | 'no_account' 
 /** `resumed`: the token was consumed by this same user before, but the link never completed (a retry). */
 export type LinkAttempt = { ok: true; resumed: boolean } | { ok: false; reason: LinkRefusal };
 
+export type ClaimResult = 'claimed' | 'reclaimed' | 'done' | 'held';
+
 /** The kinds of Procurement calls that must happen at most once per target. */
 export type ActionKind =
   'approve' | 'reject' | 'approvePlanChange' | 'rejectPlanChange' | 'approveAccount' | 'rejectAccount';
@@ -73,10 +75,18 @@ export abstract class MarketplaceStore {
   /** Ids (`gcp:<id>`) of the stored entitlements of a Marketplace account. */
   abstract entitlementIdsOfAccount(accountId: string): Promise<string[]>;
   /**
-   * Claim the right to make one Procurement call (`key` names kind, target and e.g. the plan).
-   * `false` when it was done already, or another instance holds an unexpired claim.
+   * Claim the right to make one Procurement call (`key` names kind, target and e.g. the plan):
+   * `claimed` (first claim), `reclaimed` (an earlier claim expired without completing: its holder
+   * died, and the call may or may not have been made), `done` (made already), `held` (another
+   * delivery holds an unexpired claim right now).
    */
-  abstract claimAction(key: string, kind: ActionKind, leaseMs: number, now: Date): Promise<boolean>;
+  abstract claim(key: string, kind: ActionKind, leaseMs: number, now: Date): Promise<ClaimResult>;
+
+  /** `claim` for callers that only need "may I call now?" (`claimed` or `reclaimed`). */
+  async claimAction(key: string, kind: ActionKind, leaseMs: number, now: Date): Promise<boolean> {
+    const result = await this.claim(key, kind, leaseMs, now);
+    return result === 'claimed' || result === 'reclaimed';
+  }
   /** The call succeeded (or its effect is known): the claim stays, forever refusing a second call. */
   abstract completeAction(key: string, result: Record<string, unknown>, now: Date): Promise<void>;
   /** Whether the call named by `key` was made (claimed and completed). */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { MarketplaceEvents, type HandleResult } from '../../src/marketplace/marketplace-events.service.js';
 import { TransientError } from '../../src/common/errors/app-error.js';
 import { statusOf } from '../../src/marketplace/entitlement-state.js';
+import { ProcurementClient } from '../../src/marketplace/procurement/procurement.client.js';
 import { MarketplaceSimulator } from '../../tools/simulator/simulator.js';
 import { accessInvariantViolations } from '../support/invariants.js';
 import { eventually, PRODUCT, PROVIDER, startMarketplaceStack, type MarketplaceStack } from '../support/marketplace.js';
@@ -132,6 +133,71 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
         })
       ).outcome,
     ).toBe('duplicate');
+  });
+
+  describe('a claim whose holder died (an instance killed mid-call)', () => {
+    async function purchase(): Promise<{ id: string; creation: object }> {
+      const sim = new MarketplaceSimulator({
+        procurementUrl: stack.fake.url,
+        providerId: PROVIDER,
+        publish: async () => randomUUID(),
+      });
+      const { accountId } = await sim.signUpAccount();
+      stack.fake.state.setSignupState(PROVIDER, accountId!, 'APPROVED');
+      const { entitlementId, messages } = await sim.buy({ accountId, product: PRODUCT, plan: 'pro' });
+      const creation = messages.find(
+        (m) => (m as { eventType?: string }).eventType === 'ENTITLEMENT_CREATION_REQUESTED',
+      )!;
+      return { id: entitlementId!, creation };
+    }
+    const claimDoc = (id: string) => stack.db.collection('actions').doc(`approve:${id}`);
+    const now = () => Date.now();
+
+    it('should make the call when the holder died before making it (lease expired)', async () => {
+      const { id, creation } = await purchase();
+      await claimDoc(id).set({
+        key: `approve:${id}`,
+        kind: 'approve',
+        claimedAt: new Date(now() - 120_000),
+        leaseUntil: new Date(now() - 60_000),
+        completedAt: null,
+      });
+      expect((await deliver(creation)).outcome).toBe('applied');
+      expect(stack.fake.countCalls('entitlements.approve', id)).toBe(1);
+      expect((await claimDoc(id).get()).get('completedAt')).not.toBeNull();
+    });
+
+    it('should not call again when the holder died after the call took effect', async () => {
+      const { id, creation } = await purchase();
+      const api = stack.app.app.get(ProcurementClient);
+      await api.approveEntitlement(id); // the dead holder's call
+      await claimDoc(id).set({
+        key: `approve:${id}`,
+        kind: 'approve',
+        claimedAt: new Date(now() - 120_000),
+        leaseUntil: new Date(now() - 60_000),
+        completedAt: null,
+      });
+      expect((await deliver(creation)).outcome).toBe('applied');
+      expect(stack.fake.countCalls('entitlements.approve', id)).toBe(1);
+      expect((await claimDoc(id).get()).get('result')).toMatchObject({ recovered: true });
+    });
+
+    it('should nack, not ack, while another delivery holds an unexpired claim', async () => {
+      const { id, creation } = await purchase();
+      await claimDoc(id).set({
+        key: `approve:${id}`,
+        kind: 'approve',
+        claimedAt: new Date(),
+        leaseUntil: new Date(now() + 60_000),
+        completedAt: null,
+      });
+      await expect(
+        events.handle({ data: Buffer.from(JSON.stringify(creation)), messageId: 'held', transport: 'pubsub-push' }),
+      ).rejects.toBeInstanceOf(TransientError);
+      expect(stack.fake.countCalls('entitlements.approve', id)).toBe(0);
+      expect(await stack.store.getEntitlement(`gcp:${id}`)).toBeNull();
+    });
   });
 
   it('should nack on a transient Procurement failure and apply on redelivery', async () => {

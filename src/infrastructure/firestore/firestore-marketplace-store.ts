@@ -9,6 +9,7 @@ import {
   type AccountMirror,
   type AccountRecord,
   type ActionKind,
+  type ClaimResult,
   type LinkAttempt,
   type LinkTokenGrant,
   type SignupData,
@@ -110,15 +111,17 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
     return snap.docs.map((d) => d.id);
   }
 
-  async claimAction(key: string, kind: ActionKind, leaseMs: number, now: Date): Promise<boolean> {
+  async claim(key: string, kind: ActionKind, leaseMs: number, now: Date): Promise<ClaimResult> {
     const ref = this.db.collection(COLLECTIONS.actions).doc(documentId(key));
     return this.runner.run(`claim ${key}`, [`act:${key}`], async (tx) => {
       const snap = await tx.get(ref);
+      let result: ClaimResult = 'claimed';
       if (snap.exists) {
         const done = snap.get('completedAt') !== undefined && snap.get('completedAt') !== null;
         const leaseUntil = (snap.get('leaseUntil') as Timestamp | undefined)?.toMillis() ?? 0;
-        // Done is done; an unexpired claim belongs to another delivery still at work.
-        if (done || leaseUntil > now.getTime()) return false;
+        if (done) return 'done';
+        if (leaseUntil > now.getTime()) return 'held';
+        result = 'reclaimed';
       }
       tx.set(ref, {
         key,
@@ -126,8 +129,9 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
         claimedAt: now,
         leaseUntil: Timestamp.fromMillis(now.getTime() + leaseMs),
         completedAt: null,
+        attempts: (snap.exists ? ((snap.get('attempts') as number | undefined) ?? 1) : 0) + 1,
       });
-      return true;
+      return result;
     });
   }
 

@@ -8,10 +8,11 @@ import { ALREADY_EXISTS, isTransientFirestoreError } from './firestore-values.js
 const TRANSACTION_DEADLINE_MS = 8_000;
 const READ_DEADLINE_MS = 5_000;
 /**
- * Attempts per transaction (SDK default 5). Contention inside one instance is queued by
- * `KeyedMutex`; what is left comes from other instances.
+ * Attempts per transaction: the SDK's default. Contention inside one instance is queued by
+ * `KeyedMutex`; more attempts only keep an abandoned transaction (past its deadline) alive longer,
+ * holding the queue for its documents.
  */
-const TRANSACTION_ATTEMPTS = 10;
+const TRANSACTION_ATTEMPTS = 5;
 
 /** Two deliveries of one event raced and the other created the record first. */
 export class AlreadyExists extends Error {}
@@ -38,11 +39,19 @@ export class TransactionRunner {
   constructor(private readonly db: Firestore) {}
 
   async run<T>(what: string, lockKeys: string[], body: (tx: Transaction) => Promise<T>): Promise<T> {
+    const gaveUp = new AbortController();
     const transaction = track(
-      this.queue.run(lockKeys, () => this.db.runTransaction(body, { maxAttempts: TRANSACTION_ATTEMPTS })),
+      this.queue.run(lockKeys, () => {
+        // The caller stopped waiting while this sat in the queue: starting it now would only pile
+        // more transactions onto documents that are locked (e.g. by a killed instance).
+        if (gaveUp.signal.aborted) return Promise.reject(new TransientError(`gave up while queued (${what})`));
+        return this.db.runTransaction(body, { maxAttempts: TRANSACTION_ATTEMPTS });
+      }),
     );
     try {
-      return await withDeadline(transaction, TRANSACTION_DEADLINE_MS, `Firestore transaction timed out (${what})`);
+      return await withDeadline(transaction, TRANSACTION_DEADLINE_MS, `Firestore transaction timed out (${what})`, () =>
+        gaveUp.abort(),
+      );
     } catch (error) {
       if ((error as { code?: number }).code === ALREADY_EXISTS) throw new AlreadyExists(what);
       if (error instanceof TransientError) throw error;
@@ -69,12 +78,20 @@ export async function readWithDeadline<T>(read: Promise<T>): Promise<T> {
   }
 }
 
-export async function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+export async function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  message: string,
+  onTimeout?: () => void,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   // The abandoned work may still settle (commit or fail) after the deadline; never leave it unhandled.
   promise.catch(() => undefined);
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransientError(message)), ms);
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new TransientError(message));
+    }, ms);
   });
   try {
     return await Promise.race([promise, deadline]);
