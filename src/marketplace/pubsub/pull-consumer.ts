@@ -32,6 +32,7 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
   private subscription?: Subscription;
   private readonly inFlight = new Set<Promise<void>>();
   private draining = false;
+  private starting?: Promise<void>;
 
   constructor(
     private readonly config: AppConfig,
@@ -39,11 +40,22 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly logger: AppLogger,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     const name = this.config.env.MARKETPLACE_SUBSCRIPTION;
     if (!name) return;
+    // Not awaited: Nest listens only after this hook, and Cloud Run's start-up probe should not wait
+    // for the Pub/Sub client to load (~0.4 s). A failure to start pulling is logged and fatal.
+    this.starting = this.start(name).catch((error: unknown) => {
+      this.logger.failure('could not start pulling Marketplace notifications', { error, subscription: name });
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    });
+  }
+
+  private async start(name: string): Promise<void> {
     // Loaded only when pulling: push-only instances skip the client's start-up cost.
     const { Duration, PubSub } = await import('@google-cloud/pubsub');
+    if (this.draining) return;
     const pubsub = new PubSub({ projectId: this.config.env.GOOGLE_CLOUD_PROJECT });
     this.subscription = pubsub.subscription(name, {
       flowControl: PULL_DEFAULTS.flowControl,
@@ -58,8 +70,9 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (!this.subscription) return;
     this.draining = true;
+    await this.starting;
+    if (!this.subscription) return;
     // Stop the stream first so nothing new arrives, then give in-flight work its chance.
     const subscription = this.subscription;
     this.subscription = undefined;

@@ -1,0 +1,120 @@
+// Baseline for `npm run bench:pipeline`: the least code that does the same work per Marketplace
+// message as the service, with no framework. A bare @google-cloud/pubsub subscriber (same flow
+// control as src/marketplace/pubsub/pull-consumer.ts), the same Procurement GET on the fake with
+// plain fetch, and one Firestore transaction: read the event, entitlement and access documents,
+// then create the event record, set the entitlement, set the access summary. Ack after commit.
+//
+// Env: GOOGLE_CLOUD_PROJECT, MARKETPLACE_SUBSCRIPTION, MARKETPLACE_PROVIDER_ID, PROCUREMENT_ROOT_URL,
+// PROCUREMENT_STATIC_TOKEN, FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST. Prints "ready" once pulling.
+// BASELINE_MODE=ack-only: ack every message at once and do nothing else (the emulator's own ceiling);
+// prints "acked <n>" as it goes.
+import { Firestore } from '@google-cloud/firestore';
+import { PubSub } from '@google-cloud/pubsub';
+
+const env = process.env;
+const project = env.GOOGLE_CLOUD_PROJECT;
+const provider = env.MARKETPLACE_PROVIDER_ID;
+const root = env.PROCUREMENT_ROOT_URL.replace(/\/$/, '');
+const auth = `Bearer ${env.PROCUREMENT_STATIC_TOKEN}`;
+
+const STATUS = {
+  ENTITLEMENT_ACTIVATION_REQUESTED: 'pending_approval',
+  ENTITLEMENT_ACTIVE: 'active',
+  ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL: 'pending_plan_change',
+  ENTITLEMENT_PENDING_PLAN_CHANGE: 'pending_plan_change',
+  ENTITLEMENT_PENDING_CANCELLATION: 'pending_cancellation',
+  ENTITLEMENT_CANCELLED: 'cancelled',
+  ENTITLEMENT_SUSPENDED: 'suspended',
+};
+const GRANTS = new Set(['active', 'pending_plan_change', 'pending_cancellation']);
+
+const db = new Firestore({ projectId: project, ignoreUndefinedProperties: true });
+const pubsub = new PubSub({ projectId: project });
+const subscription = pubsub.subscription(env.MARKETPLACE_SUBSCRIPTION, {
+  flowControl: { maxMessages: 32, allowExcessMessages: false },
+  streamingOptions: { maxStreams: 1 },
+});
+
+async function handle(message) {
+  const data = JSON.parse(message.data.toString('utf8'));
+  const id = data.entitlement?.id;
+  const res = await fetch(`${root}/v1/providers/${provider}/entitlements/${encodeURIComponent(id)}`, {
+    headers: { authorization: auth },
+  });
+  if (!res.ok) throw new Error(`GET entitlement ${id}: ${res.status}`);
+  const e = await res.json();
+  const accountId = e.account.slice(e.account.lastIndexOf('/') + 1);
+  const status = STATUS[e.state] ?? 'unknown';
+  const subjectKey = `gcp-account:${accountId}`;
+  const now = new Date();
+  const eventRef = db.collection('events').doc(`gcp:${data.eventId}`);
+  const entitlementRef = db.collection('entitlements').doc(`gcp:${id}`);
+  const accessRef = db.collection('access').doc(subjectKey);
+  await db.runTransaction(async (tx) => {
+    const [event, entitlement, access] = await tx.getAll(eventRef, entitlementRef, accessRef);
+    if (event.exists) return;
+    const updateTime = new Date(e.updateTime);
+    if (entitlement.exists && entitlement.get('sourceUpdatedAt').toDate() > updateTime) return;
+    const active = GRANTS.has(status);
+    tx.create(eventRef, {
+      source: 'gcp',
+      eventKey: data.eventId,
+      eventType: data.eventType,
+      outcome: 'applied',
+      entitlementId: `gcp:${id}`,
+      raw: message.data.toString('utf8'),
+      receivedAt: now,
+    });
+    tx.set(entitlementRef, {
+      id: `gcp:${id}`,
+      source: 'gcp',
+      externalId: id,
+      subject: { key: subjectKey, accountId },
+      product: 'demo',
+      plan: e.plan ?? null,
+      status,
+      active,
+      providerState: e.state,
+      sourceUpdatedAt: updateTime,
+      version: (entitlement.exists ? entitlement.get('version') : 0) + 1,
+      updatedAt: now,
+    });
+    const entries = access.exists ? { ...access.get('entitlements') } : {};
+    if (active) entries[`gcp:${id}`] = { source: 'gcp', product: 'demo', plan: e.plan ?? null, status };
+    else delete entries[`gcp:${id}`];
+    tx.set(accessRef, {
+      subjectKey,
+      entitlements: entries,
+      products: [...new Set(Object.values(entries).map((x) => x.product))].sort(),
+      version: (access.exists ? access.get('version') : 0) + 1,
+      updatedAt: now,
+    });
+  });
+}
+
+const ackOnly = env.BASELINE_MODE === 'ack-only';
+let acked = 0;
+
+subscription.on('message', (message) => {
+  if (ackOnly) {
+    message.ack();
+    if (++acked % 50 === 0) process.stdout.write(`acked ${acked}\n`);
+    return;
+  }
+  handle(message).then(
+    () => message.ack(),
+    (error) => {
+      process.stderr.write(`nack: ${error.message}\n`);
+      message.nack();
+    },
+  );
+});
+subscription.on('error', (error) => process.stderr.write(`subscription error: ${error.message}\n`));
+
+process.once('SIGTERM', () => {
+  void subscription
+    .close()
+    .then(() => db.terminate())
+    .finally(() => process.exit(0));
+});
+process.stdout.write('ready\n');

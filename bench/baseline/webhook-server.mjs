@@ -1,0 +1,128 @@
+// Baseline for `npm run bench:webhooks` and `bench:memory`: a bare node:http handler doing the
+// Purchasely endpoint's essential work with no framework: read the raw body, verify
+// x-purchasely-request-signature = hex HMAC-SHA256(secret, x-purchasely-timestamp + body) in
+// constant time within a 300 s window, parse the JSON, then one Firestore transaction: read the
+// event, entitlement and access documents, create the event record, set the entitlement, set the
+// access summary. 200 with the outcome, 401 on a bad signature, 400 on a bad body.
+//
+// Env: PORT, PURCHASELY_SECRET, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
+import { Firestore } from '@google-cloud/firestore';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+
+const secret = process.env.PURCHASELY_SECRET;
+const db = new Firestore({ projectId: process.env.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
+const LIMIT = 262_144;
+const TOLERANCE_S = 300;
+
+function verify(req, raw) {
+  const timestamp = req.headers['x-purchasely-timestamp'];
+  const signature = req.headers['x-purchasely-request-signature'];
+  if (typeof timestamp !== 'string' || typeof signature !== 'string' || !/^\d{1,16}$/.test(timestamp)) return false;
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > TOLERANCE_S) return false;
+  const expected = createHmac('sha256', secret).update(timestamp).update(raw).digest();
+  if (!/^[0-9a-f]{64}$/i.test(signature)) return false;
+  return timingSafeEqual(Buffer.from(signature, 'hex'), expected);
+}
+
+async function apply(event, raw) {
+  const id = `purchasely:${event.purchasely_subscription_id}`;
+  const subjectKey = `user:${event.user_id}`;
+  const eventRef = db.collection('events').doc(`purchasely:${event.event_id}`);
+  const entitlementRef = db.collection('entitlements').doc(id);
+  const accessRef = db.collection('access').doc(subjectKey);
+  const now = new Date();
+  const validUntil = new Date(event.effective_next_renewal_at_ms ?? event.next_renewal_at_ms);
+  return db.runTransaction(async (tx) => {
+    const [prior, entitlement, access] = await tx.getAll(eventRef, entitlementRef, accessRef);
+    if (prior.exists) return 'duplicate';
+    const sourceTime = new Date(event.event_created_at_ms);
+    if (entitlement.exists && entitlement.get('sourceUpdatedAt').toDate() > sourceTime) return 'stale';
+    tx.create(eventRef, {
+      source: 'purchasely',
+      eventKey: event.event_id,
+      eventType: event.event_name,
+      outcome: 'applied',
+      entitlementId: id,
+      raw,
+      receivedAt: now,
+    });
+    tx.set(entitlementRef, {
+      id,
+      source: 'purchasely',
+      externalId: event.purchasely_subscription_id,
+      subject: { key: subjectKey, userId: event.user_id },
+      product: 'demo',
+      plan: event.plan ?? null,
+      status: 'active',
+      active: true,
+      validUntil,
+      sourceUpdatedAt: sourceTime,
+      version: (entitlement.exists ? entitlement.get('version') : 0) + 1,
+      updatedAt: now,
+    });
+    const entries = access.exists ? { ...access.get('entitlements') } : {};
+    entries[id] = {
+      source: 'purchasely',
+      product: 'demo',
+      plan: event.plan ?? null,
+      status: 'active',
+      validFrom: null,
+      validUntil,
+    };
+    tx.set(accessRef, {
+      subjectKey,
+      entitlements: entries,
+      products: ['demo'],
+      version: (access.exists ? access.get('version') : 0) + 1,
+      updatedAt: now,
+    });
+    return 'applied';
+  });
+}
+
+function reply(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/healthz') return reply(res, 200, { status: 'ok' });
+  if (req.method !== 'POST' || req.url !== '/webhooks/purchasely') return reply(res, 404, { error: 'not found' });
+  const chunks = [];
+  let size = 0;
+  req.on('data', (c) => {
+    size += c.length;
+    if (size > LIMIT) req.destroy();
+    else chunks.push(c);
+  });
+  req.on('end', () => {
+    const raw = Buffer.concat(chunks);
+    if (!verify(req, raw)) return reply(res, 401, { error: 'bad signature' });
+    let event;
+    try {
+      event = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return reply(res, 400, { error: 'not JSON' });
+    }
+    if (
+      typeof event?.event_id !== 'string' ||
+      typeof event.purchasely_subscription_id !== 'string' ||
+      typeof event.user_id !== 'string'
+    ) {
+      return reply(res, 400, { error: 'missing fields' });
+    }
+    apply(event, raw.toString('utf8')).then(
+      (outcome) => reply(res, 200, { outcome, eventKey: event.event_id }),
+      (error) => reply(res, 503, { error: error.message }),
+    );
+  });
+});
+
+server.keepAliveTimeout = 65_000;
+server.listen(Number(process.env.PORT), () => process.stdout.write('ready\n'));
+process.once('SIGTERM', () => server.close(() => void db.terminate().finally(() => process.exit(0))));

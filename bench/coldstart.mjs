@@ -1,0 +1,219 @@
+// npm run bench:coldstart [-- --runs 7 --import-runs 5]
+//
+// Cold start: from spawn() of the process to the first 200 from GET /healthz (polled on fresh
+// connections every 2 ms). Contenders, run interleaved, median of `runs` each:
+//   service   the built service (`node dist/src/main.js`) with a production-like configuration
+//             (Marketplace pull on, Procurement fake URL, Purchasely secret) against the emulators
+//   baseline  bench/baseline/nest-app.mjs: a bare NestJS app on the same adapter (platform-express)
+//   node:http a bare node:http server (context: the floor of a Node process on this machine)
+// Targets (issue 9): service / baseline ≤ 1.3, and service under 1 s.
+// Also: load time of the heaviest imports, each in a fresh process (`performance.now()` around
+// `await import()`), median of `import-runs`.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PubSub } from '@google-cloud/pubsub';
+import {
+  NODE,
+  ROOT,
+  emulators,
+  fmt,
+  freePort,
+  get,
+  log,
+  median,
+  onExit,
+  options,
+  privateBuild,
+  projectId,
+  provenance,
+  run,
+  sleep,
+  table,
+  verdict,
+  writeSection,
+} from './lib/common.mjs';
+
+const RATIO_TARGET = 1.3;
+const ABSOLUTE_TARGET_MS = 1000;
+const HEAVY_IMPORTS = [
+  '@google-cloud/firestore',
+  '@google-cloud/pubsub',
+  '@googleapis/cloudcommerceprocurement',
+  '@nestjs/core',
+  'jose',
+  'zod',
+  'pino',
+];
+const BARE_HTTP = `import { createServer } from 'node:http';
+createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"status":"ok"}'); }).listen(Number(process.env.PORT));`;
+
+run(async () => {
+  const o = options({ runs: 7, importRuns: 5 });
+  const build = privateBuild();
+  const { firestoreHost, pubsubHost } = await emulators();
+  const project = projectId('bench-cold');
+  const pubsub = new PubSub({ projectId: project });
+  const [topic] = await pubsub.createTopic('marketplace');
+  await topic.createSubscription('marketplace-sub');
+  await pubsub.close();
+
+  const serviceEnv = {
+    GOOGLE_CLOUD_PROJECT: project,
+    NODE_ENV: 'production',
+    CONFIG_DIR: join(ROOT, 'config'),
+    FIRESTORE_EMULATOR_HOST: firestoreHost,
+    PUBSUB_EMULATOR_HOST: pubsubHost,
+    MARKETPLACE_PROVIDER_ID: 'demo-provider',
+    MARKETPLACE_SUBSCRIPTION: 'marketplace-sub',
+    PROCUREMENT_ROOT_URL: 'http://127.0.0.1:9',
+    PROCUREMENT_STATIC_TOKEN: 'bench',
+    PURCHASELY_SECRETS: 'bench-purchasely-secret-0123456789',
+  };
+  const contenders = [
+    { name: 'service', args: [build.main], env: serviceEnv },
+    { name: 'baseline', args: [join(ROOT, 'bench', 'baseline', 'nest-app.mjs')], env: {} },
+    { name: 'node:http', args: ['--input-type=module', '-e', BARE_HTTP], env: {} },
+  ];
+
+  // One untimed start each: the file system cache, as on a warm machine.
+  for (const c of contenders) await coldStart(c);
+  const times = Object.fromEntries(contenders.map((c) => [c.name, []]));
+  for (let i = 0; i < o.runs; i++) {
+    for (const c of contenders) times[c.name].push(await coldStart(c));
+  }
+  const stats = Object.fromEntries(
+    Object.entries(times).map(([name, ts]) => [
+      name,
+      { median: median(ts), min: Math.min(...ts), max: Math.max(...ts) },
+    ]),
+  );
+  for (const [name, s] of Object.entries(stats))
+    log(`${name}: median ${fmt.ms(s.median)} (min ${fmt.ms(s.min)}, max ${fmt.ms(s.max)})`);
+  const ratio = stats.service.median / stats.baseline.median;
+  log(
+    `ratio service / bare Nest ${fmt.ratio(ratio)} (target ≤ ${RATIO_TARGET}); service ${fmt.ms(stats.service.median)} (target < ${ABSOLUTE_TARGET_MS} ms)`,
+  );
+
+  const imports = [];
+  const empty = await importTime(null, o.importRuns);
+  for (const spec of [...HEAVY_IMPORTS, pathToFileURL(join(build.dist, 'src', 'bootstrap.js')).href]) {
+    const r = await importTime(spec, o.importRuns);
+    imports.push({ spec, ...r });
+    log(`import ${spec.startsWith('file:') ? 'dist/src/bootstrap.js' : spec}: ${fmt.ms(r.ms)}, RSS ${fmt.mb(r.rss)}`);
+  }
+
+  await writeSection(
+    'coldstart',
+    `## Cold start
+
+${provenance('bench:coldstart')}
+
+From \`spawn()\` to the first 200 from \`GET /healthz\` (polled on fresh connections every 2 ms), ${o.runs} runs each,
+interleaved, after one untimed start each (warm file-system cache). The service runs with a production-like
+configuration: Marketplace pull on (subscription on the Pub/Sub emulator), Procurement client, Purchasely secret,
+\`NODE_ENV=production\`, log level \`info\`. The bare NestJS app (\`bench/baseline/nest-app.mjs\`) has one module and one
+controller on the same adapter (\`@nestjs/platform-express\`). Unbundled, as \`npm run build\` emits it.
+
+${table(
+  ['Process', 'Median', 'Min', 'Max'],
+  [
+    [
+      'service (`node dist/src/main.js`)',
+      fmt.ms(stats.service.median),
+      fmt.ms(stats.service.min),
+      fmt.ms(stats.service.max),
+    ],
+    [
+      'bare NestJS app, same adapter',
+      fmt.ms(stats.baseline.median),
+      fmt.ms(stats.baseline.min),
+      fmt.ms(stats.baseline.max),
+    ],
+    [
+      'context: bare `node:http` server',
+      fmt.ms(stats['node:http'].median),
+      fmt.ms(stats['node:http'].min),
+      fmt.ms(stats['node:http'].max),
+    ],
+  ],
+)}
+
+Ratio service / bare NestJS: **${fmt.ratio(ratio)}** (target ≤ ${RATIO_TARGET}: ${verdict(ratio <= RATIO_TARGET)}); service under
+${ABSOLUTE_TARGET_MS} ms: ${verdict(stats.service.median < ABSOLUTE_TARGET_MS)}.
+
+### Module load time of the heaviest imports
+Each import alone in a fresh Node process (\`performance.now()\` around \`await import()\`), median of ${o.importRuns}; RSS is the
+process's resident memory after the import (an empty process: ${fmt.mb(empty.rss)}). Shared dependencies are counted in
+every row they are loaded by, so the rows do not add up.
+
+${table(
+  ['Import', 'Load time', 'RSS after'],
+  imports.map((r) => [
+    r.spec.startsWith('file:') ? "the service's whole module graph (`dist/src/bootstrap.js`)" : `\`${r.spec}\``,
+    fmt.ms(r.ms),
+    fmt.mb(r.rss),
+  ]),
+)}`,
+  );
+});
+
+/** ms from spawn() to the first 200 from /healthz; the process is killed afterwards. */
+async function coldStart(contender) {
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(NODE, contender.args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), ...contender.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const kill = () => child.kill('SIGKILL');
+  onExit(kill);
+  const url = `http://127.0.0.1:${port}/healthz`;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${contender.name} exited with ${child.exitCode}: ${stderr}`);
+      if (performance.now() - t0 > 30_000) throw new Error(`${contender.name} did not answer within 30 s: ${stderr}`);
+      try {
+        const res = await get(url);
+        if (res.status === 200) return performance.now() - t0;
+      } catch {
+        /* not listening yet */
+      }
+      await sleep(2);
+    }
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    kill();
+    await exited;
+  }
+}
+
+/** Median ms of `await import(spec)` in a fresh process, and the median RSS after it. */
+async function importTime(spec, runs) {
+  const code = `const t = performance.now();
+${spec ? `await import(${JSON.stringify(spec)});` : ''}
+const ms = performance.now() - t;
+process.stdout.write(JSON.stringify({ ms, rss: process.memoryUsage().rss }));`;
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    samples.push(
+      await new Promise((resolve, reject) => {
+        const child = spawn(NODE, ['--input-type=module', '-e', code], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c) => (out += c));
+        child.stderr.on('data', (c) => (err += c));
+        child.on('exit', (status) =>
+          status === 0 ? resolve(JSON.parse(out)) : reject(new Error(`import ${spec} failed: ${err}`)),
+        );
+      }),
+    );
+  }
+  return { ms: median(samples.map((s) => s.ms)), rss: median(samples.map((s) => s.rss)) };
+}

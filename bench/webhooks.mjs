@@ -1,0 +1,136 @@
+// npm run bench:webhooks [-- --concurrency 16 --requests 2000 --warmup 200 --rounds 3 --log-level info]
+//
+// Purchasely webhook throughput and latency: signed ACTIVATE requests (unique event ids, each for a
+// new subscription of a new user) sent by a closed-loop keep-alive load generator on node:http at a
+// fixed concurrency. Contenders, each in its own process and Firestore project on the emulator:
+//   service   the built service (`node dist/src/main.js`) with PURCHASELY_SECRETS set
+//   baseline  bench/baseline/webhook-server.mjs (node:http, the same verification and a transaction)
+// Target (issue 9): service requests/s ≥ 0.8 × baseline requests/s.
+import {
+  fmt,
+  load,
+  log,
+  median,
+  options,
+  privateBuild,
+  provenance,
+  run,
+  emulators,
+  table,
+  verdict,
+  writeSection,
+} from './lib/common.mjs';
+import { cpuMs, startHttpContender } from './lib/contenders.mjs';
+import { activateRequest } from './lib/purchasely.mjs';
+
+const TARGET = 0.8;
+
+run(async () => {
+  const o = options({ concurrency: 16, requests: 2000, warmup: 200, rounds: 3, logLevel: 'info' });
+  const build = privateBuild();
+  const { firestoreHost } = await emulators();
+
+  // The emulator is a JVM: warm it up once, untimed, so the first contender does not pay for its JIT.
+  {
+    const warmer = await startHttpContender('baseline', { build, firestoreHost });
+    await load({
+      url: warmer.url,
+      concurrency: o.concurrency,
+      total: 1000,
+      next: (i) => activateRequest('jvm-warmup', i),
+    });
+    await warmer.child.stop();
+  }
+
+  const results = { service: [], baseline: [] };
+  for (let round = 1; round <= o.rounds; round++) {
+    const order = round % 2 ? ['baseline', 'service'] : ['service', 'baseline'];
+    for (const name of order) {
+      const contender = await startHttpContender(name, {
+        build,
+        firestoreHost,
+        env: name === 'service' ? { LOG_LEVEL: o.logLevel } : {},
+      });
+      const tag = `${name}${round}`;
+      const warm = await load({
+        url: contender.url,
+        concurrency: o.concurrency,
+        total: o.warmup,
+        next: (i) => activateRequest(`${tag}w`, i),
+      });
+      if (warm.ok !== o.warmup)
+        throw new Error(
+          `${name}: warm-up failed: ${JSON.stringify(warm.statuses)} ${JSON.stringify(warm.errors)}\n${contender.child.output()}`,
+        );
+      const cpu0 = cpuMs(contender.child.pid);
+      const r = await load({
+        url: contender.url,
+        concurrency: o.concurrency,
+        total: o.requests,
+        next: (i) => activateRequest(tag, i),
+      });
+      r.cpuMsPerRequest = (cpuMs(contender.child.pid) - cpu0) / r.requests;
+      await contender.child.stop();
+      if (r.ok !== r.requests)
+        throw new Error(
+          `${name}: ${r.requests - r.ok} requests failed: ${JSON.stringify(r.statuses)} ${JSON.stringify(r.errors)}`,
+        );
+      log(
+        `round ${round} ${name}: ${fmt.n(r.rps, 1)} req/s, p50 ${fmt.ms(r.p50)}, p99 ${fmt.ms(r.p99)}, CPU ${fmt.ms(r.cpuMsPerRequest)}/request`,
+      );
+      results[name].push(r);
+    }
+  }
+
+  const pick = (name) => {
+    const rs = results[name];
+    const rps = median(rs.map((r) => r.rps));
+    return rs.find((r) => r.rps === rps);
+  };
+  const service = pick('service');
+  const baseline = pick('baseline');
+  const ratio = service.rps / baseline.rps;
+  log(
+    `service ${fmt.n(service.rps, 1)} req/s, baseline ${fmt.n(baseline.rps, 1)} req/s, ratio ${fmt.ratio(ratio)} (target ≥ ${TARGET})`,
+  );
+
+  const row = (label, r) => [
+    label,
+    fmt.n(r.rps, 1),
+    fmt.ms(r.p50),
+    fmt.ms(r.p90),
+    fmt.ms(r.p99),
+    fmt.ms(r.max),
+    fmt.ms(r.cpuMsPerRequest),
+    `${r.ok}/${r.requests}`,
+  ];
+  await report(o, ratio, [
+    row('service (`dist/src/main.js`)', service),
+    row('baseline (bare `node:http` + same verification + 1 transaction)', baseline),
+  ]);
+});
+
+function report(o, ratio, rows) {
+  return writeSection(
+    'webhooks',
+    `## Webhooks (Purchasely)
+
+${provenance('bench:webhooks')}
+
+\`POST /webhooks/purchasely\` with valid signatures (hex HMAC-SHA256 of timestamp + raw body), each a PRODUCTION ACTIVATE
+with a unique \`event_id\` for a new subscription of a new user, so every request commits a ledger transaction.
+Closed loop, ${o.concurrency} keep-alive connections, ${o.requests} timed requests after ${o.warmup} warm-up requests per
+server${o.rounds > 1 ? `; the round with the median requests/s of ${o.rounds} rounds (alternating which server goes first)` : ''}, after 1,000 untimed requests that warm the emulator's JVM.
+Latency is from writing the request to the end of the response, at the load generator.
+
+${table(['Endpoint', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per request', '200s'], rows)}
+
+Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}).
+
+The service's transaction writes five documents (event, entitlement, history, access, outbox) where the baseline
+writes three, and it runs schema validation (zod), the product catalog and the ledger planner; its log level here is
+\`${o.logLevel}\` (production default: \`info\`). Both servers, the Firestore emulator (a JVM) and the load generator share
+the machine's two cores, so the service's extra CPU per request (and the emulator work of its extra writes) turns
+directly into fewer requests per second; absolute figures against production Firestore on Cloud Run will differ.`,
+  );
+}
