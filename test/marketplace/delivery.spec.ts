@@ -151,17 +151,19 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
       return { id: entitlementId!, creation };
     }
     const claimDoc = (id: string) => stack.db.collection('actions').doc(`approve:${id}`);
-    const now = () => Date.now();
+    /** An uncompleted approve claim whose lease ends `leaseMs` from now (negative: its holder is gone). */
+    const leftClaim = (id: string, leaseMs: number) =>
+      claimDoc(id).set({
+        key: `approve:${id}`,
+        kind: 'approve',
+        claimedAt: new Date(Date.now() - 60_000),
+        leaseUntil: new Date(Date.now() + leaseMs),
+        completedAt: null,
+      });
 
     it('should make the call when the holder died before making it (lease expired)', async () => {
       const { id, creation } = await purchase();
-      await claimDoc(id).set({
-        key: `approve:${id}`,
-        kind: 'approve',
-        claimedAt: new Date(now() - 120_000),
-        leaseUntil: new Date(now() - 60_000),
-        completedAt: null,
-      });
+      await leftClaim(id, -60_000);
       expect((await deliver(creation)).outcome).toBe('applied');
       expect(stack.fake.countCalls('entitlements.approve', id)).toBe(1);
       expect((await claimDoc(id).get()).get('completedAt')).not.toBeNull();
@@ -171,13 +173,7 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
       const { id, creation } = await purchase();
       const api = stack.app.app.get(ProcurementClient);
       await api.approveEntitlement(id); // the dead holder's call
-      await claimDoc(id).set({
-        key: `approve:${id}`,
-        kind: 'approve',
-        claimedAt: new Date(now() - 120_000),
-        leaseUntil: new Date(now() - 60_000),
-        completedAt: null,
-      });
+      await leftClaim(id, -60_000);
       expect((await deliver(creation)).outcome).toBe('applied');
       expect(stack.fake.countCalls('entitlements.approve', id)).toBe(1);
       expect((await claimDoc(id).get()).get('result')).toMatchObject({ recovered: true });
@@ -185,13 +181,7 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
 
     it('should nack, not ack, while another delivery holds an unexpired claim', async () => {
       const { id, creation } = await purchase();
-      await claimDoc(id).set({
-        key: `approve:${id}`,
-        kind: 'approve',
-        claimedAt: new Date(),
-        leaseUntil: new Date(now() + 60_000),
-        completedAt: null,
-      });
+      await leftClaim(id, 60_000);
       await expect(
         events.handle({ data: Buffer.from(JSON.stringify(creation)), messageId: 'held', transport: 'pubsub-push' }),
       ).rejects.toBeInstanceOf(TransientError);
