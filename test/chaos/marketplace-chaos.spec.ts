@@ -61,7 +61,7 @@ const ENTITLEMENTS = env('CHAOS_ENTITLEMENTS', 100);
 const KILLS = env('CHAOS_KILLS', 4, 0);
 /** Share of the events after which no more kills happen. */
 const KILL_UNTIL = 0.75;
-const DEADLINE_MS = env('CHAOS_DEADLINE_MS', 420_000);
+const DEADLINE_MS = env('CHAOS_DEADLINE_MS', 540_000);
 /** No progress for this long ends the wait: a SIGKILLed transaction's locks last ~75 s on the emulator, an approve claim 60 s. */
 const STALL_MS = 100_000;
 
