@@ -9,7 +9,13 @@ import {
 import { Buffer } from 'node:buffer';
 import type { Outcome } from '../../entitlements/entitlement.js';
 import { MAX_RAW_BYTES, type InboundEvent } from '../../entitlements/inbound-event.js';
+import type { AppConfig } from '../../config/app-config.js';
 import { COLLECTIONS, eventDocumentId } from './collections.js';
+
+/** How long an inbound event record lives before Firestore's TTL policy removes it (`EVENT_RETENTION_DAYS`). */
+export function eventRetentionMs(config: AppConfig): number {
+  return config.env.EVENT_RETENTION_DAYS * 86_400_000;
+}
 
 export function eventRef(db: Firestore, event: InboundEvent): DocumentReference {
   return db.collection(COLLECTIONS.events).doc(eventDocumentId(event.source, event.eventKey));

@@ -13,7 +13,7 @@ import {
   type EntitlementRecord,
 } from '../../entitlements/ledger-plan.js';
 import { COLLECTIONS, documentId, eventDocumentId } from './collections.js';
-import { eventRef, priorOutcome, writeEventRecord } from './event-records.js';
+import { eventRef, eventRetentionMs, priorOutcome, writeEventRecord } from './event-records.js';
 import { fromFirestore } from './firestore-values.js';
 import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
 
@@ -27,7 +27,7 @@ export class FirestoreEntitlementStore extends EntitlementStore {
     config: AppConfig,
   ) {
     super();
-    this.retentionMs = config.env.EVENT_RETENTION_DAYS * 86_400_000;
+    this.retentionMs = eventRetentionMs(config);
   }
 
   async applyChange(change: EntitlementChange, event: InboundEvent, now: Date): Promise<LedgerResult> {

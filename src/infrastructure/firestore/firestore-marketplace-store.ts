@@ -15,7 +15,7 @@ import {
   type SignupData,
 } from '../../marketplace/marketplace-store.js';
 import { COLLECTIONS, documentId } from './collections.js';
-import { eventRef, priorOutcome, writeEventRecord } from './event-records.js';
+import { eventRef, eventRetentionMs, priorOutcome, writeEventRecord } from './event-records.js';
 import { fromFirestore } from './firestore-values.js';
 import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
 
@@ -40,7 +40,7 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
     config: AppConfig,
   ) {
     super();
-    this.retentionMs = config.env.EVENT_RETENTION_DAYS * 86_400_000;
+    this.retentionMs = eventRetentionMs(config);
   }
 
   async applyAccount(mirror: AccountMirror, event: InboundEvent, now: Date): Promise<LedgerResult> {
