@@ -1,8 +1,9 @@
 // Baseline for `npm run bench:pipeline`: the least code that does the same work per Marketplace
 // message as the service, with no framework. A bare @google-cloud/pubsub subscriber (same flow
 // control as src/marketplace/pubsub/pull-consumer.ts), the same Procurement GET on the fake with
-// plain fetch, and one Firestore transaction: read the event, entitlement and access documents,
-// then create the event record, set the entitlement, set the access summary. Ack after commit.
+// plain fetch, and the same Firestore transaction as the service's ledger: read the event,
+// entitlement, account and access documents, then create the event record, set the entitlement,
+// write its history entry, set the access summary and create the outbox entry. Ack after commit.
 //
 // Env: GOOGLE_CLOUD_PROJECT, MARKETPLACE_SUBSCRIPTION, MARKETPLACE_PROVIDER_ID, PROCUREMENT_ROOT_URL,
 // PROCUREMENT_STATIC_TOKEN, FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST. Prints "ready" once pulling.
@@ -50,8 +51,9 @@ async function handle(message) {
   const eventRef = db.collection('events').doc(`gcp:${data.eventId}`);
   const entitlementRef = db.collection('entitlements').doc(`gcp:${id}`);
   const accessRef = db.collection('access').doc(subjectKey);
+  const accountRef = db.collection('accounts').doc(accountId);
   await db.runTransaction(async (tx) => {
-    const [event, entitlement, access] = await tx.getAll(eventRef, entitlementRef, accessRef);
+    const [event, entitlement, , access] = await tx.getAll(eventRef, entitlementRef, accountRef, accessRef);
     if (event.exists) return;
     const updateTime = new Date(e.updateTime);
     if (entitlement.exists && entitlement.get('sourceUpdatedAt').toDate() > updateTime) return;
@@ -65,6 +67,22 @@ async function handle(message) {
       raw: message.data.toString('utf8'),
       receivedAt: now,
     });
+    const version = (entitlement.exists ? entitlement.get('version') : 0) + 1;
+    const state = { status, plan: e.plan ?? null, product: 'demo', active };
+    tx.set(entitlementRef.collection('history').doc(`gcp:${data.eventId}`), {
+      eventKey: data.eventId,
+      version,
+      before: entitlement.exists ? { status: entitlement.get('status'), plan: entitlement.get('plan') } : null,
+      after: state,
+      at: now,
+    });
+    tx.create(db.collection('outbox').doc(`gcp:${data.eventId}`), {
+      event: { type: 'entitlement.changed', entitlementId: `gcp:${id}`, entitlementVersion: version, state },
+      orderingKey: `gcp:${id}`,
+      createdAt: now,
+      publishedAt: null,
+      attempts: 0,
+    });
     tx.set(entitlementRef, {
       id: `gcp:${id}`,
       source: 'gcp',
@@ -76,7 +94,7 @@ async function handle(message) {
       active,
       providerState: e.state,
       sourceUpdatedAt: updateTime,
-      version: (entitlement.exists ? entitlement.get('version') : 0) + 1,
+      version,
       updatedAt: now,
     });
     const entries = access.exists ? { ...access.get('entitlements') } : {};

@@ -1,9 +1,10 @@
 // Baseline for `npm run bench:webhooks` and `bench:memory`: a bare node:http handler doing the
 // Purchasely endpoint's essential work with no framework: read the raw body, verify
 // x-purchasely-request-signature = hex HMAC-SHA256(secret, x-purchasely-timestamp + body) in
-// constant time within a 300 s window, parse the JSON, then one Firestore transaction: read the
-// event, entitlement and access documents, create the event record, set the entitlement, set the
-// access summary. 200 with the outcome, 401 on a bad signature, 400 on a bad body.
+// constant time within a 300 s window, parse the JSON, then the same Firestore transaction as the
+// service's ledger: read the event, entitlement and access documents, create the event record, set
+// the entitlement, write its history entry, set the access summary and create the outbox entry.
+// 200 with the outcome, 401 on a bad signature, 400 on a bad body.
 //
 // Env: PORT, PURCHASELY_SECRET, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
 import { Firestore } from '@google-cloud/firestore';
@@ -47,6 +48,22 @@ async function apply(event, raw) {
       raw,
       receivedAt: now,
     });
+    const version = (entitlement.exists ? entitlement.get('version') : 0) + 1;
+    const state = { status: 'active', plan: event.plan ?? null, product: 'demo', active: true, validUntil };
+    tx.set(entitlementRef.collection('history').doc(`purchasely:${event.event_id}`), {
+      eventKey: event.event_id,
+      version,
+      before: entitlement.exists ? { status: entitlement.get('status'), plan: entitlement.get('plan') } : null,
+      after: state,
+      at: now,
+    });
+    tx.create(db.collection('outbox').doc(`purchasely:${event.event_id}`), {
+      event: { type: 'entitlement.changed', entitlementId: id, entitlementVersion: version, state },
+      orderingKey: id,
+      createdAt: now,
+      publishedAt: null,
+      attempts: 0,
+    });
     tx.set(entitlementRef, {
       id,
       source: 'purchasely',
@@ -58,7 +75,7 @@ async function apply(event, raw) {
       active: true,
       validUntil,
       sourceUpdatedAt: sourceTime,
-      version: (entitlement.exists ? entitlement.get('version') : 0) + 1,
+      version,
       updatedAt: now,
     });
     const entries = access.exists ? { ...access.get('entitlements') } : {};
