@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import { AppLogger } from './common/logging/app-logger.js';
 import { AppConfig, loadConfig } from './config/app-config.js';
@@ -21,12 +21,17 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<NestExp
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? new AppLogger(config.env.LOG_LEVEL);
   const clock = options.clock ?? new SystemClock();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ config, logger, clock }), {
-    logger,
-    rawBody: true,
-    bodyParser: true,
-    abortOnError: false,
-  });
+  // The adapter is passed in (not looked up by Nest with a dynamic import) so the bundle loads it with the rest.
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.register({ config, logger, clock }),
+    new ExpressAdapter(),
+    {
+      logger,
+      rawBody: true,
+      bodyParser: true,
+      abortOnError: false,
+    },
+  );
   const limit = config.env.MAX_BODY_BYTES;
   app.useBodyParser('json', { limit });
   app.useBodyParser('urlencoded', { limit, extended: false });

@@ -1,5 +1,14 @@
 import { bootstrap } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
+import { loadPubSub } from './infrastructure/pubsub/load-pubsub.js';
+
+// `node dist/service.mjs --compile-only` loads (and so compiles) the whole bundle, the lazily
+// loaded Pub/Sub chunk included, and exits: the image build uses it to fill V8's compile cache
+// (scripts/bundle.mjs, Dockerfile).
+if (process.argv[2] === '--compile-only') {
+  await loadPubSub();
+  process.exit(0);
+}
 
 try {
   const config = loadConfig();

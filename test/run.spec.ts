@@ -13,9 +13,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe('the built service (what the container runs: node dist/src/main.js)', () => {
+describe('the built service (what the container runs: node dist/service.mjs)', () => {
   it('should exit non-zero and name every bad variable when the environment is wrong', () => {
-    const result = spawnSync(node, ['dist/src/main.js'], {
+    const result = spawnSync(node, ['dist/service.mjs'], {
       env: {
         PATH: process.env.PATH,
         GOOGLE_CLOUD_PROJECT: 'Not_A_Project',
@@ -40,7 +40,7 @@ describe('the built service (what the container runs: node dist/src/main.js)', (
   });
 
   it('should refuse a malformed config file, naming the file and the field', () => {
-    const result = spawnSync(node, ['dist/src/main.js'], {
+    const result = spawnSync(node, ['dist/service.mjs'], {
       env: {
         PATH: process.env.PATH,
         GOOGLE_CLOUD_PROJECT: 'demo-entitlements',

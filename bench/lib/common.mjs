@@ -7,6 +7,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleService, warmCompileCache } from '../../scripts/bundle.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DOC = join(ROOT, 'docs', 'performance.md');
@@ -85,19 +86,20 @@ export function verdict(ok) {
 // ---- a private build -------------------------------------------------------------------------
 
 /**
- * Compiles the service as `npm run build` does (\`nest build\` with the tsc builder:
- * tsconfig.build.json, src/ and tools/), into a private directory instead of dist/. Several
- * people build in this tree and \`nest build\` deletes dist/ first (deleteOutDir), which would
- * pull the files from under a running benchmark. The directory gets a package.json with
- * `"type": "module"` and a node_modules link, so module resolution is the repository's.
- * Returns its paths (`main` is the counterpart of dist/src/main.js). `BENCH_DIST=dist` uses the
- * repository's dist/ as it is instead.
+ * Builds the service as `npm run build` does (tsc with tsconfig.build.json, src/ and tools/, then
+ * scripts/bundle.mjs) into a private directory instead of dist/, and warms V8's compile cache for
+ * the bundle as the Dockerfile does. Several people build in this tree and `nest build` deletes
+ * dist/ first, which would pull the files from under a running benchmark. The directory gets a
+ * package.json with `"type": "module"` and a node_modules link (for the tools and the
+ * module-graph import timings; the bundle needs neither). Returns its paths: `main` is the
+ * counterpart of dist/service.mjs, `env` what the container sets for it (NODE_COMPILE_CACHE).
+ * `BENCH_DIST=dist` uses the repository's dist/ as it is (no compile cache).
  */
-export function privateBuild() {
+export async function privateBuild() {
   if (process.env.BENCH_DIST) {
     const dist = resolve(ROOT, process.env.BENCH_DIST);
-    if (!existsSync(join(dist, 'src', 'main.js'))) throw new Error(`${dist}/src/main.js is missing: build first`);
-    return { dist, main: join(dist, 'src', 'main.js'), tools: join(dist, 'tools') };
+    if (!existsSync(join(dist, 'service.mjs'))) throw new Error(`${dist}/service.mjs is missing: build first`);
+    return { dist, main: join(dist, 'service.mjs'), tools: join(dist, 'tools'), env: {}, flags: containerNodeFlags() };
   }
   const dir = mkdtempSync(join(tmpdir(), 'entitlements-bench-'));
   onExit(() => rmSync(dir, { recursive: true, force: true }));
@@ -114,10 +116,25 @@ export function privateBuild() {
   if (tsc.status !== 0) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const main = await bundleService(dist);
+  const cache = join(dir, 'compile-cache');
+  warmCompileCache(main, cache, NODE);
   log(
-    `built the service in ${((Date.now() - started) / 1000).toFixed(1)} s (tsc -p tsconfig.build.json, as npm run build)`,
+    `built the service in ${((Date.now() - started) / 1000).toFixed(1)} s (tsc -p tsconfig.build.json and scripts/bundle.mjs, as npm run build; compile cache warmed as in the Dockerfile)`,
   );
-  return { dist, main: join(dist, 'src', 'main.js'), tools: join(dist, 'tools') };
+  return { dist, main, tools: join(dist, 'tools'), env: { NODE_COMPILE_CACHE: cache }, flags: containerNodeFlags() };
+}
+
+/**
+ * The Node flags the container starts the service with: what the Dockerfile's exec-form CMD puts
+ * between `node` and the script (heap sizing). The benchmarks start the service the same way.
+ */
+export function containerNodeFlags() {
+  const cmd = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').match(/^CMD (\[.*\])$/m);
+  if (!cmd) throw new Error('Dockerfile: no exec-form CMD');
+  const args = JSON.parse(cmd[1]);
+  if (args[0] !== 'node') throw new Error(`Dockerfile: CMD does not start with node: ${cmd[1]}`);
+  return args.slice(1, -1);
 }
 
 // ---- cleanup -----------------------------------------------------------------------------------
@@ -185,10 +202,12 @@ export function projectId(prefix) {
 
 /**
  * A Node child process; its output is kept (last 200 lines) for error messages and discarded
- * otherwise. Killed on exit.
+ * otherwise. Killed on exit. With BENCH_CPU_PROF=<dir> every child writes a V8 CPU profile there
+ * when it exits (open it in Chrome DevTools or speedscope); the figures of such a run are not comparable.
  */
 export function startNode(name, args, env, { quiet = true } = {}) {
-  const child = spawn(NODE, args, {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(NODE, [...profile, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

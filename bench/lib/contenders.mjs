@@ -12,7 +12,8 @@ export async function startHttpContender(name, { build, firestoreHost, env = {} 
   const common = { PORT: String(port), GOOGLE_CLOUD_PROJECT: project, FIRESTORE_EMULATOR_HOST: firestoreHost, ...env };
   const child =
     name === 'service'
-      ? startNode('service', [build.main], {
+      ? startNode('service', [...build.flags, build.main], {
+          ...build.env,
           ...common,
           NODE_ENV: 'production',
           CONFIG_DIR: join(ROOT, 'config'),

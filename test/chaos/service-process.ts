@@ -1,27 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve('.');
+/** CHAOS_LOG=<file>: every line every incarnation of the service wrote, appended there (for a failed run's post-mortem). */
+const LOG_FILE = process.env.CHAOS_LOG;
 
 /**
- * A private copy of the build the test run made (`pretest` runs `npm run build`). `nest build`
- * deletes dist/ first, and in a shared work tree someone else's build could pull the files from
- * under a process this test restarts twenty times; the copy (with a package.json for ESM and a
- * node_modules link) keeps module resolution as in the repository.
+ * A private copy of the bundle the test run built (`pretest` runs `npm run build`). `nest build`
+ * deletes dist/ first, and in a shared work tree someone else's build could pull the file from
+ * under a process this test restarts many times. The copy sits in a directory with no
+ * node_modules anywhere above it, as in the container's runtime stage: the bundle must be whole.
  */
 export function snapshotBuild(): { main: string; remove(): void } {
-  const source = join(ROOT, 'dist');
-  if (!existsSync(join(source, 'src', 'main.js')))
-    throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does)');
+  const source = join(ROOT, 'dist', 'service.mjs');
+  if (!existsSync(source)) throw new Error('dist/service.mjs is missing: run `npm run build` (npm test does)');
   const dir = mkdtempSync(join(tmpdir(), 'entitlements-chaos-'));
-  cpSync(source, join(dir, 'dist'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  return { main: join(dir, 'dist', 'src', 'main.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  copyFileSync(source, join(dir, 'service.mjs'));
+  cpSync(join(ROOT, 'dist', 'chunks'), join(dir, 'chunks'), { recursive: true });
+  return { main: join(dir, 'service.mjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export async function freePort(): Promise<number> {
@@ -47,7 +47,7 @@ function healthz(port: number): Promise<number> {
 }
 
 /**
- * The service as the container runs it (`node dist/src/main.js`), restartable: `start()` spawns it
+ * The service as the container runs it (`node dist/service.mjs`), restartable: `start()` spawns it
  * on a fresh port and waits for /healthz; `kill()` is SIGKILL (no shutdown hooks, no drain).
  */
 export class ServiceProcess {
@@ -83,6 +83,7 @@ export class ServiceProcess {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
         this.output.push(`[${this.starts}] ${line}`);
+        if (LOG_FILE) appendFileSync(LOG_FILE, `[${this.starts}] ${line}\n`);
         this.count(line);
       }
       if (this.output.length > 400) this.output.splice(0, this.output.length - 400);

@@ -112,11 +112,18 @@ describe('cloudbuild.yaml', () => {
 
 describe('Dockerfile', () => {
   const text = readFileSync('Dockerfile', 'utf8');
-  it('should be multi-stage on Node 22 slim, production dependencies only, non-root, started with node', () => {
-    expect(text.match(/^FROM node:22-slim/gm)).toHaveLength(2);
-    expect(text).toContain('npm prune --omit=dev');
+  it('should be multi-stage on one Node 22 slim image, ship the bundle and its compile cache only, non-root, started with node', () => {
+    expect(text).toMatch(/^ARG NODE_IMAGE=node:22-slim$/m);
+    expect(text.match(/^FROM \$\{NODE_IMAGE\}/gm)).toHaveLength(2);
+    const runtime = text.slice(text.lastIndexOf('FROM '));
+    expect(runtime).not.toContain('node_modules');
+    expect(runtime).toMatch(/^ENV NODE_COMPILE_CACHE=\/app\/\.compile-cache$/m);
+    expect(text).toContain('NODE_COMPILE_CACHE=/app/.compile-cache node dist/service.mjs --compile-only');
     expect(text).toMatch(/^USER node$/m);
-    expect(text).toMatch(/^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    expect(text).toMatch(
+      /^CMD \["node", "--max-old-space-size=\d+", "--max-semi-space-size=\d+", "dist\/service\.mjs"\]$/m,
+    );
+    expect(runtime).toContain('/app/dist/chunks ./dist/chunks');
     expect(readFileSync('.dockerignore', 'utf8')).toContain('node_modules');
   });
 });

@@ -7,7 +7,9 @@ import { STATE_FILE } from './state-file.mjs';
 export default async function globalSetup() {
   // The tests run on the production major: `npm test` puts node_modules/.bin (the `node` package's Node 22) first.
   if (Number(process.versions.node.split('.')[0]) < 22) {
-    throw new Error(`Tests need Node 22 (got ${process.version}): run them with \`npm test\`, which uses the Node 22 from npm ci.`);
+    throw new Error(
+      `Tests need Node 22 (got ${process.version}): run them with \`npm test\`, which uses the Node 22 from npm ci.`,
+    );
   }
   const started = Date.now();
   const emulators = await startEmulators({ log: process.env.EMULATOR_LOGS ? (l) => console.log(l) : undefined });

@@ -32,7 +32,10 @@ export class FirestoreEntitlementStore extends EntitlementStore {
 
   async applyChange(change: EntitlementChange, event: InboundEvent, now: Date): Promise<LedgerResult> {
     const id = entitlementId(change.source, change.externalId);
+    // Every document the transaction reads on its first round trip is queued on in this instance
+    // (the account too: account transactions write it), so none of them waits on the emulator's locks.
     const lockKeys = [`e:${id}`, `a:${change.subject.key}`, `ev:${event.source}:${event.eventKey}`];
+    if (change.subject.accountId) lockKeys.push(`acct:${change.subject.accountId}`);
     return this.duplicateOnRace(id, () =>
       this.runner.run(`apply ${id}`, lockKeys, async (tx) => {
         const evRef = eventRef(this.db, event);

@@ -3,6 +3,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { TransientError } from '../../common/errors/app-error.js';
 import { ChangeEventPublisher, type OutboundMessage } from '../../lifecycle/change-event-publisher.js';
+import { loadPubSub } from './load-pubsub.js';
 
 /**
  * Publisher settings. The client's own default retries UNAVAILABLE for up to 600 s; a publish run
@@ -58,7 +59,7 @@ export class PubSubChangeEventPublisher extends ChangeEventPublisher implements 
   private open(): Promise<Topic> {
     if (!this.topic) return Promise.reject(new TransientError('CHANGE_EVENTS_TOPIC is not configured'));
     const name = this.topic;
-    this.opening ??= import('@google-cloud/pubsub').then(({ PubSub }) => {
+    this.opening ??= loadPubSub().then(({ PubSub }) => {
       this.client = new PubSub({ projectId: this.config.env.GOOGLE_CLOUD_PROJECT });
       this.publisher = this.client.topic(name, {
         messageOrdering: true,

@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { withLogContext } from '../../common/logging/log-context.js';
 import { isTransient } from '../../common/errors/app-error.js';
+import { loadPubSub } from '../../infrastructure/pubsub/load-pubsub.js';
 import { MarketplaceEvents } from '../marketplace-events.service.js';
 
 /**
@@ -24,15 +25,19 @@ export const PULL_DEFAULTS = {
   streams: 1,
   /** On SIGTERM: stop pulling, let in-flight messages finish for this long, then nack the rest. */
   drainSeconds: 8,
+  /** A handler running longer than this is reported (every handler step has its own, shorter deadline). */
+  slowHandlerSeconds: 60,
 } as const;
 
 /** The pull transport: each message → MarketplaceEvents.handle → ack, or nack on a transient failure. */
 @Injectable()
 export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private subscription?: Subscription;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Handlers running now, with when each started (for the slow-handler report). */
+  private readonly inFlight = new Map<Promise<void>, { messageId: string; started: number }>();
   private draining = false;
   private starting?: Promise<void>;
+  private watchdog?: NodeJS.Timeout;
 
   constructor(
     private readonly config: AppConfig,
@@ -54,7 +59,7 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async start(name: string): Promise<void> {
     // Loaded only when pulling: push-only instances skip the client's start-up cost.
-    const { Duration, PubSub } = await import('@google-cloud/pubsub');
+    const { Duration, PubSub } = await loadPubSub();
     if (this.draining) return;
     const pubsub = new PubSub({ projectId: this.config.env.GOOGLE_CLOUD_PROJECT });
     this.subscription = pubsub.subscription(name, {
@@ -62,15 +67,35 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
       maxExtensionTime: Duration.from({ minutes: PULL_DEFAULTS.maxExtensionMinutes }),
       streamingOptions: { maxStreams: PULL_DEFAULTS.streams },
     });
-    this.subscription.on('message', (message: Message) => this.track(this.onMessage(message)));
+    this.subscription.on('message', (message: Message) => this.track(message.id, this.onMessage(message)));
     this.subscription.on('error', (error: Error) =>
       this.logger.failure('pull subscription error', { error, subscription: name }),
     );
+    // The client's own retries and failures (stream restarts, ack and modAck batches it gave up on):
+    // acks are best effort in the client, so this is the only trace of one that failed.
+    this.subscription.on('debug', (debug: { message: string; error?: unknown }) =>
+      this.logger.warning('pull subscription client', { detail: debug.message, error: debug.error }),
+    );
+    this.watchdog = setInterval(() => this.reportSlowHandlers(), 30_000).unref();
     this.logger.info('pulling Marketplace notifications', { subscription: name });
+  }
+
+  /** Handlers still running after `slowHandlerSeconds`: each step has a deadline, so this should never fire. */
+  private reportSlowHandlers(): void {
+    const limit = Date.now() - PULL_DEFAULTS.slowHandlerSeconds * 1000;
+    const slow = [...this.inFlight.values()].filter((h) => h.started < limit);
+    if (!slow.length) return;
+    this.logger.warning('Marketplace message handlers still running', {
+      count: slow.length,
+      inFlight: this.inFlight.size,
+      oldestSeconds: Math.round((Date.now() - Math.min(...slow.map((h) => h.started))) / 1000),
+      messageIds: slow.slice(0, 10).map((h) => h.messageId),
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.draining = true;
+    clearInterval(this.watchdog);
     await this.starting;
     if (!this.subscription) return;
     // Stop the stream first so nothing new arrives, then give in-flight work its chance.
@@ -78,15 +103,15 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
     this.subscription = undefined;
     subscription.removeAllListeners('message');
     const deadline = new Promise((r) => setTimeout(r, PULL_DEFAULTS.drainSeconds * 1000).unref());
-    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    await Promise.race([Promise.allSettled([...this.inFlight.keys()]), deadline]);
     await subscription
       .close()
       .catch((error: unknown) => this.logger.warning('closing the subscription failed', { error }));
     this.logger.info('pull consumer drained', { unfinished: this.inFlight.size });
   }
 
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
+  private track(messageId: string, work: Promise<void>): void {
+    this.inFlight.set(work, { messageId, started: Date.now() });
     void work.finally(() => this.inFlight.delete(work));
   }
 
