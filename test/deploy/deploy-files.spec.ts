@@ -120,9 +120,7 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^ENV NODE_COMPILE_CACHE=\/app\/\.compile-cache$/m);
     expect(text).toContain('NODE_COMPILE_CACHE=/app/.compile-cache node dist/service.mjs --compile-only');
     expect(text).toMatch(/^USER node$/m);
-    expect(text).toMatch(
-      /^CMD \["node", "--max-old-space-size=\d+", "--max-semi-space-size=\d+", "dist\/service\.mjs"\]$/m,
-    );
+    expect(text).toMatch(/^CMD \["node", "--max-old-space-size=\d+", "dist\/service\.mjs"\]$/m);
     expect(runtime).toContain('/app/dist/chunks ./dist/chunks');
     expect(readFileSync('.dockerignore', 'utf8')).toContain('node_modules');
   });
