@@ -79,7 +79,7 @@ run(async () => {
     PURCHASELY_SECRETS: 'bench-purchasely-secret-0123456789',
   };
   const nestApp = join(ROOT, 'bench', 'baseline', 'nest-app.mjs');
-  const nestBundle = await bundle(nestApp, join(build.dist, 'nest-app.mjs'));
+  const nestBundle = await bundle(nestApp, join(build.dist, 'nest'), 'nest-app');
   const nestCache = join(build.dist, 'nest-app-compile-cache');
   warmCompileCache(nestBundle, nestCache, NODE);
   const { NODE_COMPILE_CACHE: _cache, ...uncachedEnv } = serviceEnv;

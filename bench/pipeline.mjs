@@ -123,8 +123,7 @@ ${table(
 )}
 
 Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Without the container's heap flags
-(${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)}: the small heap that keeps its memory under
-200 MB (see "Memory") costs CPU in garbage collection.
+(${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the old-space cap costs in garbage collection; "Memory" has the heap settings).
 
 Both do the same Firestore work per message, as the issue asks ("the same Firestore transaction"): one transaction
 reading the event, entitlement, account and access documents and writing the event record, the entitlement, its

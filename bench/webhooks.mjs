@@ -133,8 +133,7 @@ Latency is from writing the request to the end of the response, at the load gene
 ${table(['Endpoint', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per request', '200s'], rows)}
 
 Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Without the container's heap flags
-(${flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)}: the small heap that keeps its memory under 200 MB
-(see "Memory") costs CPU in garbage collection, which on two shared cores is throughput.
+(${flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the old-space cap costs in garbage collection; "Memory" has the heap settings).
 
 Both run the same ledger transaction (read the event, entitlement and access documents; write the event record, the
 entitlement, its history entry, the access summary and the outbox entry), as the issue asks. On top of it the service
