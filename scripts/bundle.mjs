@@ -3,8 +3,8 @@
 //
 // Why: loading the unbundled graph (≈ 2,000 files of NestJS and the Google clients) is most of the
 // service's cold start: resolving, reading and compiling each file. One file with every dependency
-// inlined starts in about half the time (docs/performance.md, "Cold start"), and with V8's compile
-// cache warmed at image build time (`warmCompileCache`) the compile step is skipped as well.
+// inlined, with V8's compile cache warmed at image build time (`warmCompileCache`), starts a third to a
+// half faster (docs/performance.md, "Cold start").
 //
 // The input is tsc's output (dist/src/main.js), not the TypeScript sources: NestJS's dependency
 // injection needs the decorator metadata tsc emits (esbuild does not emit it). The packages left

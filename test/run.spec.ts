@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const node = process.execPath;
 
@@ -37,6 +40,24 @@ describe('the built service (what the container runs: node dist/service.mjs)', (
       expect(result.stderr).toContain(name);
     }
     expect(result.stderr.split('\n')[0]).toBe('Invalid configuration:');
+  });
+
+  it('should load the whole bundle and exit 0 with --compile-only, filling a compile cache (the image build step)', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'compile-cache-'));
+    try {
+      const result = spawnSync(node, ['dist/service.mjs', '--compile-only'], {
+        env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cache },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(result.status).toBe(0);
+      expect(result.stdout + result.stderr).toBe('');
+      const entries = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      // One entry per module compiled: the bundle and the chunks it loads.
+      expect(entries.length).toBeGreaterThan(1);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('should refuse a malformed config file, naming the file and the field', () => {

@@ -29,6 +29,21 @@ export const PULL_DEFAULTS = {
   slowHandlerSeconds: 60,
 } as const;
 
+/** The handlers that started more than `slowHandlerSeconds` before `now`, or null when there are none. */
+export function slowHandlerReport(
+  handlers: Iterable<{ messageId: string; started: number }>,
+  now: number,
+): { count: number; oldestSeconds: number; messageIds: string[] } | null {
+  const limit = now - PULL_DEFAULTS.slowHandlerSeconds * 1000;
+  const slow = [...handlers].filter((h) => h.started < limit).sort((a, b) => a.started - b.started);
+  if (!slow.length) return null;
+  return {
+    count: slow.length,
+    oldestSeconds: Math.round((now - slow[0]!.started) / 1000),
+    messageIds: slow.slice(0, 10).map((h) => h.messageId),
+  };
+}
+
 /** The pull transport: each message → MarketplaceEvents.handle → ack, or nack on a transient failure. */
 @Injectable()
 export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -82,15 +97,9 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Handlers still running after `slowHandlerSeconds`: each step has a deadline, so this should never fire. */
   private reportSlowHandlers(): void {
-    const limit = Date.now() - PULL_DEFAULTS.slowHandlerSeconds * 1000;
-    const slow = [...this.inFlight.values()].filter((h) => h.started < limit);
-    if (!slow.length) return;
-    this.logger.warning('Marketplace message handlers still running', {
-      count: slow.length,
-      inFlight: this.inFlight.size,
-      oldestSeconds: Math.round((Date.now() - Math.min(...slow.map((h) => h.started))) / 1000),
-      messageIds: slow.slice(0, 10).map((h) => h.messageId),
-    });
+    const report = slowHandlerReport(this.inFlight.values(), Date.now());
+    if (report)
+      this.logger.warning('Marketplace message handlers still running', { ...report, inFlight: this.inFlight.size });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
