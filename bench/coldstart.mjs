@@ -136,7 +136,7 @@ controller on the same adapter (\`@nestjs/platform-express\`), run by \`node\` a
 ${table(
   ['Process', 'Median', 'Min', 'Max'],
   [
-    ['service (`node dist/service.mjs`, compile cache)', 'service'],
+    [`service (\`node ${build.flags.join(' ')} dist/service.mjs\`, compile cache)`, 'service'],
     ['bare NestJS app, same adapter', 'baseline'],
     ['context: the service unbundled (`node dist/src/main.js`)', 'service (tsc)'],
     ['context: the bare NestJS app bundled the same way, compile cache', 'baseline (same)'],
