@@ -366,10 +366,13 @@ export async function load({ url, concurrency, total = Infinity, durationMs = In
 const SKELETON = `# Performance
 
 Measured figures, each with the command that reproduces it (issue 9). The benchmarks live in \`bench/\` and are not
-part of the test run. Each one compiles the service exactly as \`npm run build\` does (\`tsc -p tsconfig.build.json\`,
-into a private temporary directory, so a concurrent \`nest build\` cannot delete the files under it; \`BENCH_DIST=dist\`
-uses the repository's \`dist/\` instead), starts Google's Firestore and Pub/Sub emulators, runs the service and a
-minimal baseline in the same run, prints its figures and rewrites its own section below.
+part of the test run. Each one builds the service exactly as \`npm run build\` does (\`tsc -p tsconfig.build.json\`,
+then the \`scripts/bundle.mjs\` bundle), into a private temporary directory so a concurrent \`nest build\` cannot delete
+the files under it, and warms V8's compile cache for the bundle as the Dockerfile does (\`BENCH_DIST=dist\` uses the
+repository's \`dist/\` instead, without a cache). It starts the service as the container does (\`node\`, the flags of
+the Dockerfile's \`CMD\`, \`dist/service.mjs\`), starts Google's Firestore and Pub/Sub emulators, runs the service and a
+minimal baseline in the same run, prints its figures and rewrites its own section below. \`BENCH_CPU_PROF=<dir>\`
+writes a V8 CPU profile of every process it starts (the figures of such a run are not comparable).
 
 | Command                   | Measures                                                         | Target (issue 9, reference §4)   |
 | ------------------------- | ---------------------------------------------------------------- | -------------------------------- |
