@@ -2,15 +2,15 @@
 //
 // Cold start: from spawn() of the process to the first 200 from GET /healthz (polled on fresh
 // connections every 2 ms). Contenders, run interleaved, median of `runs` each:
-//   service         the service as the container runs it: `node dist/service.mjs` (the bundle of
-//                   scripts/bundle.mjs) with the compile cache warmed as the Dockerfile does, and a
-//                   production-like configuration (Marketplace pull on, Procurement fake URL,
-//                   Purchasely secret) against the emulators
+//   service         the service as the container runs it: `node <CMD flags> dist/service.cjs` (the
+//                   launcher and bundle of scripts/bundle.mjs) with the code cache written as the
+//                   Dockerfile does, and a production-like configuration (Marketplace pull on,
+//                   Procurement fake URL, Purchasely secret) against the emulators
 //   baseline        bench/baseline/nest-app.mjs: a bare NestJS app on the same adapter
 //                   (platform-express), run by node as written
-//   service (tsc)   context: the service unbundled (`node dist/src/main.js`, no compile cache)
+//   service (tsc)   context: the service unbundled (`node dist/src/main.js`, no cache)
 //   baseline (same) context: the bare NestJS app given the service's treatment (bundled by
-//                   scripts/bundle.mjs, compile cache warmed): the ratio against it is printed too
+//                   scripts/bundle.mjs, code cache, same flags): the ratio against it is printed too
 //   node:http       context: a bare node:http server (the floor of a Node process on this machine)
 // Targets (issue 9): service / baseline ≤ 1.3, and service under 1 s.
 // Also: load time of the heaviest imports, each in a fresh process (`performance.now()` around
@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundle, warmCompileCache } from '../scripts/bundle.mjs';
+import { bundle, writeCodeCache } from '../scripts/bundle.mjs';
 import { PubSub } from '@google-cloud/pubsub';
 import {
   NODE,
@@ -79,15 +79,17 @@ run(async () => {
     PURCHASELY_SECRETS: 'bench-purchasely-secret-0123456789',
   };
   const nestApp = join(ROOT, 'bench', 'baseline', 'nest-app.mjs');
-  const nestBundle = await bundle(nestApp, join(build.dist, 'nest'), 'nest-app');
-  const nestCache = join(build.dist, 'nest-app-compile-cache');
-  warmCompileCache(nestBundle, nestCache, NODE);
-  const { NODE_COMPILE_CACHE: _cache, ...uncachedEnv } = serviceEnv;
+  const nestLauncher = await bundle(
+    join(ROOT, 'bench', 'baseline', 'nest-app-module.mjs'),
+    join(build.dist, 'nest'),
+    'nest-app',
+  );
+  writeCodeCache(nestLauncher, build.flags, NODE);
   const contenders = [
     { name: 'service', args: [...build.flags, build.main], env: serviceEnv },
     { name: 'baseline', args: [nestApp], env: {} },
-    { name: 'service (tsc)', args: [join(build.dist, 'src', 'main.js')], env: uncachedEnv },
-    { name: 'baseline (same)', args: [nestBundle], env: { NODE_COMPILE_CACHE: nestCache } },
+    { name: 'service (tsc)', args: [join(build.dist, 'src', 'main.js')], env: serviceEnv },
+    { name: 'baseline (same)', args: [...build.flags, nestLauncher], env: {} },
     { name: 'node:http', args: ['--input-type=module', '-e', BARE_HTTP], env: {} },
   ];
 
@@ -126,20 +128,20 @@ run(async () => {
 ${provenance('bench:coldstart')}
 
 From \`spawn()\` to the first 200 from \`GET /healthz\` (polled on fresh connections every 2 ms), ${o.runs} runs each,
-interleaved, after one untimed start each (warm file-system cache). The service runs as the container runs it: the
-bundle \`dist/service.mjs\` (\`scripts/bundle.mjs\`: tsc's output with every dependency in one ES module) with V8's
-compile cache warmed at build time (\`NODE_COMPILE_CACHE\`, as the Dockerfile does), and a production-like
-configuration: Marketplace pull on (subscription on the Pub/Sub emulator), Procurement client, Purchasely secret,
+interleaved, after one untimed start each (warm file-system cache). The service runs as the container runs it:
+\`node ${build.flags.join(' ')} dist/service.cjs\`, the launcher of the bundle \`dist/service.bundle.cjs\` (\`scripts/bundle.mjs\`: tsc's
+output with every dependency in one CommonJS file), with the V8 code cache the image build writes after running the
+bundle's modules once (\`--write-code-cache\`, \`scripts/service-launcher.cjs\`), and a production-like configuration: Marketplace pull on (subscription on the Pub/Sub emulator), Procurement client, Purchasely secret,
 \`NODE_ENV=production\`, log level \`info\`. The bare NestJS app (\`bench/baseline/nest-app.mjs\`) has one module and one
 controller on the same adapter (\`@nestjs/platform-express\`), run by \`node\` as written.
 
 ${table(
   ['Process', 'Median', 'Min', 'Max'],
   [
-    [`service (\`node ${build.flags.join(' ')} dist/service.mjs\`, compile cache)`, 'service'],
+    [`service (\`node ${build.flags.join(' ')} dist/service.cjs\`, code cache)`, 'service'],
     ['bare NestJS app, same adapter', 'baseline'],
     ['context: the service unbundled (`node dist/src/main.js`)', 'service (tsc)'],
-    ['context: the bare NestJS app bundled the same way, compile cache', 'baseline (same)'],
+    ['context: the bare NestJS app bundled the same way, code cache, same flags', 'baseline (same)'],
     ['context: bare `node:http` server', 'node:http'],
   ].map(([label, name]) => [label, fmt.ms(stats[name].median), fmt.ms(stats[name].min), fmt.ms(stats[name].max)]),
 )}
@@ -147,10 +149,10 @@ ${table(
 Ratio service / bare NestJS: **${fmt.ratio(ratio)}** (target ≤ ${RATIO_TARGET}: ${verdict(ratio <= RATIO_TARGET)}); service under
 ${ABSOLUTE_TARGET_MS} ms: ${verdict(stats.service.median < ABSOLUTE_TARGET_MS)}.
 
-Against the bare NestJS app given the same treatment (bundled, compile cache) the ratio is **${fmt.ratio(sameRatio)}**: bundling
-takes more off NestJS alone than off the service, because most of what the service adds over NestJS is the Google
-clients' own code (Firestore, gRPC, protobuf descriptors), which has to be compiled and run however it is packaged;
-the table below shows their weight. Bundling took the service from ${fmt.ms(stats['service (tsc)'].median)} to ${fmt.ms(stats.service.median)}.
+Against the bare NestJS app given the same treatment (bundle, code cache) the ratio is **${fmt.ratio(sameRatio)}**: the
+treatment takes more off NestJS alone than off the service, because most of what the service adds over NestJS is the
+Google clients' module code (Firestore, gRPC, protobuf descriptors), which has to run however it is packaged; the table
+below shows their weight. Bundle and code cache took the service from ${fmt.ms(stats['service (tsc)'].median)} (unbundled) to ${fmt.ms(stats.service.median)}.
 
 ### Module load time of the heaviest imports
 Each import alone in a fresh Node process (\`performance.now()\` around \`await import()\`), median of ${o.importRuns}; RSS is the

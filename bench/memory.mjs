@@ -89,14 +89,14 @@ ${provenance('bench:memory')}
 Resident set size (\`VmRSS\`/\`VmHWM\` in \`/proc/<pid>/status\`) of each server process: idle 1 s after start, peak while
 handling ${fmt.n(o.events)} signed Purchasely ACTIVATE webhooks (${o.concurrency} connections, each a new subscription, so every one
 commits a ledger transaction), and 3 s after the last response. The service runs as the container runs it: the bundle
-\`dist/service.mjs\` started with the Dockerfile's Node flags (${flags || 'none'}), and again without them (V8
+\`dist/service.cjs\` started with the Dockerfile's Node flags (${flags || 'none'}), and again without them (V8
 then sizes its heap from the machine's ${machine().memoryGiB} GiB and collects lazily). 1 MB = 10^6 bytes.
 
 ${table(
   ['Process', 'Idle', 'Peak', `After ${fmt.n(o.events)} events`, 'Run time'],
   [
     [
-      `service (\`node ${build.flags.join(' ')} dist/service.mjs\`)`,
+      `service (\`node ${build.flags.join(' ')} dist/service.cjs\`)`,
       mb(s.idle),
       mb(s.peak),
       mb(s.after),

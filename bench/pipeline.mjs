@@ -5,8 +5,8 @@
 // topic; the consumer pulls them, GETs each entitlement from the fake and applies it to the
 // Firestore emulator. The clock runs from the first publish until every event document exists.
 // Contenders, each in its own process, its own topic and its own Firestore project:
-//   service   the built service as the container runs it (`node <Dockerfile CMD flags> dist/service.mjs`,
-//             compile cache warmed), MARKETPLACE_SUBSCRIPTION set: pull on; also without the flags (context)
+//   service   the built service as the container runs it (`node <Dockerfile CMD flags> dist/service.cjs`,
+//             code cache written), MARKETPLACE_SUBSCRIPTION set: pull on; also without the flags (context)
 //   baseline  bench/baseline/marketplace-consumer.mjs (bare subscriber + fetch + one transaction)
 //   ack-only  the same subscriber acking at once, doing nothing (the Pub/Sub emulator's ceiling; context only)
 // Target (issue 9): service events/s ≥ 0.9 × baseline events/s.
@@ -115,7 +115,7 @@ publish until the last event document is in the Firestore emulator. ${
 ${table(
   ['Consumer', 'Events/s', 'Wall time', 'Consumer CPU per event', 'Event outcomes'],
   [
-    row(`service (\`node ${build.flags.join(' ')} dist/service.mjs\`, pull)`, service),
+    row(`service (\`node ${build.flags.join(' ')} dist/service.cjs\`, pull)`, service),
     row('baseline (bare subscriber + fetch + the same ledger transaction)', baseline),
     row("context: the service without the container's heap flags", unflagged),
     row('context: bare subscriber that only acks', ackOnly),

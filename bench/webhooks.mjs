@@ -3,8 +3,8 @@
 // Purchasely webhook throughput and latency: signed ACTIVATE requests (unique event ids, each for a
 // new subscription of a new user) sent by a closed-loop keep-alive load generator on node:http at a
 // fixed concurrency. Contenders, each in its own process and Firestore project on the emulator:
-//   service   the built service as the container runs it (`node <Dockerfile CMD flags> dist/service.mjs`,
-//             compile cache warmed) with PURCHASELY_SECRETS set; also without the flags (context)
+//   service   the built service as the container runs it (`node <Dockerfile CMD flags> dist/service.cjs`,
+//             code cache written) with PURCHASELY_SECRETS set; also without the flags (context)
 //   baseline  bench/baseline/webhook-server.mjs (node:http, the same verification and a transaction)
 // Target (issue 9): service requests/s ≥ 0.8 × baseline requests/s.
 import {
@@ -111,7 +111,7 @@ run(async () => {
     `context: the service without the container's heap flags ${fmt.n(unflagged.rps, 1)} req/s, ratio ${fmt.ratio(unflagged.rps / baseline.rps)}`,
   );
   await report(o, ratio, unflagged.rps / baseline.rps, build.flags, [
-    row(`service (\`node ${build.flags.join(' ')} dist/service.mjs\`, as the container runs it)`, service),
+    row(`service (\`node ${build.flags.join(' ')} dist/service.cjs\`, as the container runs it)`, service),
     row('baseline (bare `node:http` + same verification + the same ledger transaction)', baseline),
     row("context: the service without the container's heap flags", unflagged),
   ]);

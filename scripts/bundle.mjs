@@ -1,24 +1,32 @@
-// Bundles the compiled service into one ES module, `dist/service.mjs`: what the container and the
-// tests run. `npm run build` calls it after `nest build`; the benchmarks call `bundleService()`.
+// Bundles the compiled service into one CommonJS file, `dist/service.bundle.cjs`, next to its
+// launcher `dist/service.cjs` (scripts/service-launcher.cjs): `node dist/service.cjs` is what the
+// container and the process-level tests run. `npm run build` calls it after `nest build`; the
+// benchmarks call `bundleService()` and `writeCodeCache()`.
 //
 // Why: loading the unbundled graph (≈ 2,000 files of NestJS and the Google clients) is most of the
 // service's cold start: resolving, reading and compiling each file. One file with every dependency
-// inlined, with V8's compile cache warmed at image build time (`warmCompileCache`), starts a third to a
-// half faster (docs/performance.md, "Cold start").
+// inlined, started with a V8 code cache made at image build time after the modules have run
+// (`writeCodeCache`), starts about twice as fast (docs/performance.md, "Cold start"). CommonJS, not
+// an ES module: V8 can serialize a script's code after it has run (vm.Script#createCachedData), which
+// Node offers for scripts but not for ES modules; Node's own compile cache keeps only the top level.
 //
-// The input is tsc's output (dist/src/main.js), not the TypeScript sources: NestJS's dependency
+// The input is tsc's output (dist/src/server.js), not the TypeScript sources: NestJS's dependency
 // injection needs the decorator metadata tsc emits (esbuild does not emit it). The packages left
-// external are NestJS's optional peers (microservices, websockets, validation): Nest loads them in a
-// try/catch when a feature asks for them, and this service uses none of them.
+// external are NestJS's optional peers (microservices, websockets, validation): Nest probes them in a
+// try/catch when a feature asks for them, and this service uses none of them. What the code loads
+// with `await import()` (the Pub/Sub client, which only pulling or publishing instances need) stays
+// in the file but is only run when imported.
 //
 // Usage: node scripts/bundle.mjs [distDir]   (default: dist)
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const LAUNCHER = join(ROOT, 'scripts', 'service-launcher.cjs');
 
 const OPTIONAL_PEERS = [
   '@nestjs/microservices',
@@ -32,71 +40,71 @@ const OPTIONAL_PEERS = [
   'class-validator',
 ];
 
-// CommonJS dependencies inside an ES module bundle still call require() (for Node's built-ins) and
-// read __dirname / __filename: give them module-local equivalents.
+// The first line names the SHA-256 of the rest of the file: the launcher uses a code cache only if it
+// was made from this very bundle (V8 itself checks little more than the source's length). The
+// placeholder has the digest's length so replacing it moves nothing the source map points at.
+const ID_PLACEHOLDER = '0'.repeat(64);
 const BANNER = [
-  "import { createRequire as __bundleRequire } from 'node:module';",
-  "import { fileURLToPath as __bundlePath } from 'node:url';",
-  "import { dirname as __bundleDir } from 'node:path';",
-  'const require = __bundleRequire(import.meta.url);',
-  'const __filename = __bundlePath(import.meta.url);',
-  'const __dirname = __bundleDir(__filename);',
+  `// bundle sha256:${ID_PLACEHOLDER}`,
+  // ES modules inlined into a CommonJS file: their import.meta.url is the bundle's URL.
+  "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;",
 ].join('\n');
 
-/** Bundles `<dist>/src/main.js` into `<dist>/service.mjs` (and `<dist>/chunks/`); returns the entry's path. */
+/** Bundles `<dist>/src/server.js` into `<dist>/service.bundle.cjs` with its launcher; returns the launcher's path. */
 export async function bundleService(dist = join(ROOT, 'dist')) {
-  const entry = join(dist, 'src', 'main.js');
+  const entry = join(dist, 'src', 'server.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: compile first (nest build)`);
   return bundle(entry, dist, 'service');
 }
 
 /**
  * Bundles one ES module entry with every dependency (but NestJS's optional peers) into
- * `<outdir>/<name>.mjs`. What the code loads with `await import()` (the Pub/Sub client, which only
- * pulling or publishing instances need) goes to a chunk of its own under `<outdir>/chunks/`, read
- * only when imported. Returns the entry file's path.
+ * `<outdir>/<name>.bundle.cjs` and copies the launcher to `<outdir>/<name>.cjs`. The entry must
+ * export `main()` (started by the launcher) and may export `loadLazyModules()` (run before the code
+ * cache is written). Returns the launcher's path.
  */
 export async function bundle(entry, outdir, name) {
-  rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
+  const outfile = join(outdir, `${name}.bundle.cjs`);
   const result = await build({
-    entryPoints: { [name]: entry },
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-    splitting: true,
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node22',
     external: OPTIONAL_PEERS,
     banner: { js: BANNER },
+    define: { 'import.meta.url': '__bundleUrl' },
     sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'none',
     logLevel: 'warning',
-    logOverride: { 'empty-import-meta': 'silent' },
   });
   if (result.errors.length) throw new Error(`bundle failed: ${result.errors.map((e) => e.text).join('; ')}`);
-  return join(outdir, `${name}.mjs`);
+  const code = readFileSync(outfile, 'utf8');
+  const firstLine = code.indexOf('\n');
+  const id = createHash('sha256')
+    .update(code.slice(firstLine + 1))
+    .digest('hex');
+  writeFileSync(outfile, code.replace(ID_PLACEHOLDER, id));
+  const launcher = join(outdir, `${name}.cjs`);
+  copyFileSync(LAUNCHER, launcher);
+  return launcher;
 }
 
 /**
- * Fills V8's compile cache for the bundle into `cacheDir` by loading it once (`--compile-only`
- * makes main exit right after the module graph is compiled). A process started later with
- * NODE_COMPILE_CACHE=<cacheDir>, the same Node binary and the same file path skips compilation;
- * with another binary or file Node ignores the cache and compiles as usual.
+ * Writes the V8 code cache of a bundle (`<launcher's bundle>.v8cache`) by running
+ * `node <flags> <launcher> --write-code-cache`. The flags must be the ones the process will be
+ * started with (V8 rejects a cache made under other flags): the Dockerfile's CMD flags.
  */
-export function warmCompileCache(file, cacheDir, node = process.execPath, args = ['--compile-only']) {
-  const result = spawnSync(node, [file, ...args], {
-    env: { ...process.env, NODE_COMPILE_CACHE: cacheDir },
-    encoding: 'utf8',
-  });
-  if (result.status !== 0) throw new Error(`warming the compile cache failed: ${result.stderr || result.status}`);
+export function writeCodeCache(launcher, flags = [], node = process.execPath) {
+  const result = spawnSync(node, [...flags, launcher, '--write-code-cache'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`writing the code cache failed: ${result.stderr || result.status}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dist = resolve(process.argv[2] ?? join(ROOT, 'dist'));
   const started = Date.now();
-  const outfile = await bundleService(dist);
-  process.stdout.write(`bundled ${outfile} in ${Date.now() - started} ms\n`);
+  const launcher = await bundleService(dist);
+  process.stdout.write(`bundled ${launcher.replace(/\.cjs$/, '.bundle.cjs')} in ${Date.now() - started} ms\n`);
 }

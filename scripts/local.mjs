@@ -118,7 +118,7 @@ async function main() {
   const control = `http://127.0.0.1:${FAKE_PORT}/__control/providers/${PROVIDER}`;
   await fetch(`${control}/accounts`, { method: 'POST', body: JSON.stringify({ accountId: DEMO_ACCOUNT }) });
   await fetch(`${control}/accounts/${DEMO_ACCOUNT}:approve`, { method: 'POST', body: '{}' });
-  start('service', ['dist/service.mjs'], { ...LOCAL_ENV, ...emulatorEnv, PORT });
+  start('service', ['dist/service.cjs'], { ...LOCAL_ENV, ...emulatorEnv, PORT });
   await waitFor(`http://127.0.0.1:${PORT}/readyz`, 'the service');
 
   log(`ready. Service http://127.0.0.1:${PORT}  (health: /healthz, /readyz)`);

@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +16,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe('the built service (what the container runs: node dist/service.mjs)', () => {
+describe('the built service (what the container runs: node dist/service.cjs)', () => {
   it('should exit non-zero and name every bad variable when the environment is wrong', () => {
-    const result = spawnSync(node, ['dist/service.mjs'], {
+    const result = spawnSync(node, ['dist/service.cjs'], {
       env: {
         PATH: process.env.PATH,
         GOOGLE_CLOUD_PROJECT: 'Not_A_Project',
@@ -42,26 +42,62 @@ describe('the built service (what the container runs: node dist/service.mjs)', (
     expect(result.stderr.split('\n')[0]).toBe('Invalid configuration:');
   });
 
-  it('should load the whole bundle and exit 0 with --compile-only, filling a compile cache (the image build step)', () => {
-    const cache = mkdtempSync(join(tmpdir(), 'compile-cache-'));
-    try {
-      const result = spawnSync(node, ['dist/service.mjs', '--compile-only'], {
-        env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cache },
+  describe('the V8 code cache (the image build step: node <CMD flags> dist/service.cjs --write-code-cache)', () => {
+    // A private copy: the cache file is written next to the bundle.
+    let dir: string;
+    const badEnv = { PATH: process.env.PATH, GOOGLE_CLOUD_PROJECT: 'Not_A_Project' };
+    const start = (flags: string[] = [], args: string[] = []) =>
+      spawnSync(node, [...flags, join(dir, 'service.cjs'), ...args], {
+        env: badEnv,
         encoding: 'utf8',
-        timeout: 20_000,
+        timeout: 30_000,
       });
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'code-cache-'));
+      for (const file of ['service.cjs', 'service.bundle.cjs']) copyFileSync(join('dist', file), join(dir, file));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('should load the whole bundle (the lazy Pub/Sub client too), write the cache and exit 0', () => {
+      const result = start(['--max-old-space-size=192'], ['--write-code-cache']);
+      expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
-      expect(result.stdout + result.stderr).toBe('');
-      const entries = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-      // One entry per module compiled: the bundle and the chunks it loads.
-      expect(entries.length).toBeGreaterThan(1);
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
-    }
+      expect(result.stdout).toMatch(/^wrote .*service\.bundle\.cjs\.v8cache \(\d+ bytes\)\n$/);
+      const cache = readFileSync(join(dir, 'service.bundle.cjs.v8cache'));
+      const id = /^\/\/ bundle sha256:([0-9a-f]{64})\n/.exec(readFileSync(join(dir, 'service.bundle.cjs'), 'utf8'))![1];
+      expect(cache.subarray(0, 64).toString('latin1')).toBe(id);
+      // Serialized after the modules ran: far more than the top-level code (Node's compile cache holds ~0.6 MB).
+      expect(cache.length).toBeGreaterThan(2_000_000);
+    });
+
+    it('should start with the cache silently under the same flags (here: up to the configuration check)', () => {
+      const result = start(['--max-old-space-size=192']);
+      expect(result.status).toBe(78);
+      expect(result.stderr.split('\n')[0]).toBe('Invalid configuration:');
+    });
+
+    it('should say so on stderr and still start when V8 rejects the cache (other flags)', () => {
+      const result = start(['--max-old-space-size=256']);
+      expect(result.status).toBe(78);
+      const first = JSON.parse(result.stderr.split('\n')[0]!) as { severity: string; message: string };
+      expect(first.severity).toBe('WARNING');
+      expect(first.message).toMatch(/^V8 rejected .*service\.bundle\.cjs\.v8cache/);
+      expect(result.stderr).toContain('Invalid configuration:');
+    });
+
+    it('should not use a cache made for another build of the bundle', () => {
+      const file = join(dir, 'service.bundle.cjs.v8cache');
+      const cache = readFileSync(file);
+      cache.write('f'.repeat(64), 0, 'latin1');
+      writeFileSync(file, cache);
+      const result = start(['--max-old-space-size=192']);
+      expect(result.status).toBe(78);
+      expect(result.stderr.split('\n')[0]).toContain('was made for another build of');
+    });
   });
 
   it('should refuse a malformed config file, naming the file and the field', () => {
-    const result = spawnSync(node, ['dist/service.mjs'], {
+    const result = spawnSync(node, ['dist/service.cjs'], {
       env: {
         PATH: process.env.PATH,
         GOOGLE_CLOUD_PROJECT: 'demo-entitlements',

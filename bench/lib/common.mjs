@@ -7,7 +7,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleService, warmCompileCache } from '../../scripts/bundle.mjs';
+import { bundleService, writeCodeCache } from '../../scripts/bundle.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DOC = join(ROOT, 'docs', 'performance.md');
@@ -87,19 +87,20 @@ export function verdict(ok) {
 
 /**
  * Builds the service as `npm run build` does (tsc with tsconfig.build.json, src/ and tools/, then
- * scripts/bundle.mjs) into a private directory instead of dist/, and warms V8's compile cache for
- * the bundle as the Dockerfile does. Several people build in this tree and `nest build` deletes
+ * scripts/bundle.mjs) into a private directory instead of dist/, and writes V8's code cache for
+ * the bundle as the Dockerfile does (with the Dockerfile CMD's flags). Several people build in this tree and `nest build` deletes
  * dist/ first, which would pull the files from under a running benchmark. The directory gets a
  * package.json with `"type": "module"` and a node_modules link (for the tools and the
  * module-graph import timings; the bundle needs neither). Returns its paths: `main` is the
- * counterpart of dist/service.mjs, `env` what the container sets for it (NODE_COMPILE_CACHE).
- * `BENCH_DIST=dist` uses the repository's dist/ as it is (no compile cache).
+ * counterpart of dist/service.cjs, `env` what the container sets for it (nothing at present), `flags`
+ * the CMD's Node flags. `BENCH_DIST=dist` uses the repository's dist/ as it is (no code cache unless
+ * one was written there).
  */
 export async function privateBuild() {
   if (process.env.BENCH_DIST) {
     const dist = resolve(ROOT, process.env.BENCH_DIST);
-    if (!existsSync(join(dist, 'service.mjs'))) throw new Error(`${dist}/service.mjs is missing: build first`);
-    return { dist, main: join(dist, 'service.mjs'), tools: join(dist, 'tools'), env: {}, flags: containerNodeFlags() };
+    if (!existsSync(join(dist, 'service.cjs'))) throw new Error(`${dist}/service.cjs is missing: build first`);
+    return { dist, main: join(dist, 'service.cjs'), tools: join(dist, 'tools'), env: {}, flags: containerNodeFlags() };
   }
   const dir = mkdtempSync(join(tmpdir(), 'entitlements-bench-'));
   onExit(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,12 +118,12 @@ export async function privateBuild() {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const main = await bundleService(dist);
-  const cache = join(dir, 'compile-cache');
-  warmCompileCache(main, cache, NODE);
+  const flags = containerNodeFlags();
+  writeCodeCache(main, flags, NODE);
   log(
-    `built the service in ${((Date.now() - started) / 1000).toFixed(1)} s (tsc -p tsconfig.build.json and scripts/bundle.mjs, as npm run build; compile cache warmed as in the Dockerfile)`,
+    `built the service in ${((Date.now() - started) / 1000).toFixed(1)} s (tsc -p tsconfig.build.json and scripts/bundle.mjs, as npm run build; code cache written as in the Dockerfile)`,
   );
-  return { dist, main, tools: join(dist, 'tools'), env: { NODE_COMPILE_CACHE: cache }, flags: containerNodeFlags() };
+  return { dist, main, tools: join(dist, 'tools'), env: {}, flags };
 }
 
 /**
@@ -368,9 +369,9 @@ const SKELETON = `# Performance
 Measured figures, each with the command that reproduces it (issue 9). The benchmarks live in \`bench/\` and are not
 part of the test run. Each one builds the service exactly as \`npm run build\` does (\`tsc -p tsconfig.build.json\`,
 then the \`scripts/bundle.mjs\` bundle), into a private temporary directory so a concurrent \`nest build\` cannot delete
-the files under it, and warms V8's compile cache for the bundle as the Dockerfile does (\`BENCH_DIST=dist\` uses the
-repository's \`dist/\` instead, without a cache). It starts the service as the container does (\`node\`, the flags of
-the Dockerfile's \`CMD\`, \`dist/service.mjs\`), starts Google's Firestore and Pub/Sub emulators, runs the service and a
+the files under it, and writes V8's code cache for the bundle as the Dockerfile does (\`BENCH_DIST=dist\` uses the
+repository's \`dist/\` instead, as it is). It starts the service as the container does (\`node\`, the flags of
+the Dockerfile's \`CMD\`, \`dist/service.cjs\`), starts Google's Firestore and Pub/Sub emulators, runs the service and a
 minimal baseline in the same run, prints its figures and rewrites its own section below. \`BENCH_CPU_PROF=<dir>\`
 writes a V8 CPU profile of every process it starts (the figures of such a run are not comparable).
 

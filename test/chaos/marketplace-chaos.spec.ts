@@ -16,7 +16,7 @@ import { accessInvariantViolations } from '../support/invariants.js';
 import { ServiceProcess, snapshotBuild } from './service-process.js';
 
 /**
- * Chaos: the Marketplace consumer PROCESS (the built bundle `dist/service.mjs`, streaming pull on) is
+ * Chaos: the Marketplace consumer PROCESS (the built bundle, `node dist/service.cjs`, streaming pull on) is
  * SIGKILLed at random points and restarted while it works through a shuffled stream of Marketplace
  * events in which every message is published 1–3 times. Afterwards:
  *  - every event is recorded once in `events/`, none failed or invalid;

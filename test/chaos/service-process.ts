@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,12 +16,14 @@ const LOG_FILE = process.env.CHAOS_LOG;
  * node_modules anywhere above it, as in the container's runtime stage: the bundle must be whole.
  */
 export function snapshotBuild(): { main: string; remove(): void } {
-  const source = join(ROOT, 'dist', 'service.mjs');
-  if (!existsSync(source)) throw new Error('dist/service.mjs is missing: run `npm run build` (npm test does)');
+  const files = ['service.cjs', 'service.bundle.cjs'];
+  for (const file of files) {
+    if (!existsSync(join(ROOT, 'dist', file)))
+      throw new Error(`dist/${file} is missing: run \`npm run build\` (npm test does)`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'entitlements-chaos-'));
-  copyFileSync(source, join(dir, 'service.mjs'));
-  cpSync(join(ROOT, 'dist', 'chunks'), join(dir, 'chunks'), { recursive: true });
-  return { main: join(dir, 'service.mjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  for (const file of files) copyFileSync(join(ROOT, 'dist', file), join(dir, file));
+  return { main: join(dir, 'service.cjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export async function freePort(): Promise<number> {
@@ -47,7 +49,7 @@ function healthz(port: number): Promise<number> {
 }
 
 /**
- * The service as the container runs it (`node dist/service.mjs`), restartable: `start()` spawns it
+ * The service as the container runs it (`node dist/service.cjs`), restartable: `start()` spawns it
  * on a fresh port and waits for /healthz; `kill()` is SIGKILL (no shutdown hooks, no drain).
  */
 export class ServiceProcess {

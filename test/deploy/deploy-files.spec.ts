@@ -112,16 +112,22 @@ describe('cloudbuild.yaml', () => {
 
 describe('Dockerfile', () => {
   const text = readFileSync('Dockerfile', 'utf8');
-  it('should be multi-stage on one Node 22 slim image, ship the bundle and its compile cache only, non-root, started with node', () => {
+  it('should be multi-stage on one Node 22 slim image, ship the bundle and its code cache only, non-root, started with node', () => {
     expect(text).toMatch(/^ARG NODE_IMAGE=node:22-slim$/m);
     expect(text.match(/^FROM \$\{NODE_IMAGE\}/gm)).toHaveLength(2);
     const runtime = text.slice(text.lastIndexOf('FROM '));
     expect(runtime).not.toContain('node_modules');
-    expect(runtime).toMatch(/^ENV NODE_COMPILE_CACHE=\/app\/\.compile-cache$/m);
-    expect(text).toContain('NODE_COMPILE_CACHE=/app/.compile-cache node dist/service.mjs --compile-only');
     expect(text).toMatch(/^USER node$/m);
-    expect(text).toMatch(/^CMD \["node", "--max-old-space-size=\d+", "dist\/service\.mjs"\]$/m);
-    expect(runtime).toContain('/app/dist/chunks ./dist/chunks');
+    const cmd = /^CMD (\[.*\])$/m.exec(text);
+    const args = JSON.parse(cmd![1]!) as string[];
+    expect(args[0]).toBe('node');
+    expect(args.at(-1)).toBe('dist/service.cjs');
+    expect(args.slice(1, -1)).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/)]);
+    // V8 takes the code cache only from a process with the same flags: the build step must use the CMD's.
+    expect(text).toContain(`RUN npm run build && node ${args.slice(1).join(' ')} --write-code-cache`);
+    for (const file of ['service.cjs', 'service.bundle.cjs', 'service.bundle.cjs.v8cache']) {
+      expect(runtime).toContain(`/app/dist/${file} `);
+    }
     expect(readFileSync('.dockerignore', 'utf8')).toContain('node_modules');
   });
 });

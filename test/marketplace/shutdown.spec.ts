@@ -13,7 +13,7 @@ import { eventually, PRODUCT, PROVIDER } from '../support/marketplace.js';
 /** The service process as the container runs it, pulling; SIGTERM is what Cloud Run sends before it stops an instance. */
 function startService(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   let output = '';
-  const child = spawn(process.execPath, ['dist/service.mjs'], {
+  const child = spawn(process.execPath, ['dist/service.cjs'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,7 @@ type PubSubModule = typeof import('@google-cloud/pubsub');
 /**
  * The Pub/Sub client library, loaded on first use: only instances that pull or publish need it, and
  * it costs ~0.3 s and ~40 MB at start-up. Node's own import of this CommonJS package names its
- * exports; the bundle's chunk (scripts/bundle.mjs) hands them over as the default export.
+ * exports; some bundlers hand them over as the default export only, so both shapes are accepted.
  */
 export async function loadPubSub(): Promise<PubSubModule> {
   const mod = await import('@google-cloud/pubsub');

@@ -1,0 +1,28 @@
+// The bare NestJS app of `npm run bench:coldstart` (bench/baseline/nest-app.mjs runs it): the same
+// HTTP adapter as the service (@nestjs/platform-express, NestFactory.create with the raw body kept),
+// one module, one controller answering GET /healthz. Decorators are applied as plain calls (no
+// TypeScript build). Exports `main()` like src/server.ts, so scripts/bundle.mjs can give it the
+// service's treatment (bundle, launcher, code cache) for the comparison row.
+import 'reflect-metadata';
+import { Controller, Get, HttpCode, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
+class HealthController {
+  live() {
+    return { status: 'ok' };
+  }
+}
+const live = Object.getOwnPropertyDescriptor(HealthController.prototype, 'live');
+Get('healthz')(HealthController.prototype, 'live', live);
+HttpCode(200)(HealthController.prototype, 'live', live);
+Controller()(HealthController);
+
+class AppModule {}
+Module({ controllers: [HealthController] })(AppModule);
+
+/** Env: PORT. */
+export async function main() {
+  const app = await NestFactory.create(AppModule, { rawBody: true, bodyParser: true });
+  app.enableShutdownHooks();
+  await app.listen(Number(process.env.PORT));
+}
