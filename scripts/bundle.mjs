@@ -13,7 +13,8 @@
 // The input is tsc's output (dist/src/server.js), not the TypeScript sources: NestJS's dependency
 // injection needs the decorator metadata tsc emits (esbuild does not emit it). The packages left
 // external are NestJS's optional peers (microservices, websockets, validation): Nest probes them in a
-// try/catch when a feature asks for them, and this service uses none of them. What the code loads
+// try/catch when a feature asks for them, and this service uses none of them. Whitespace and comments
+// are left out (names are kept). What the code loads
 // with `await import()` (the Pub/Sub client, which only pulling or publishing instances need) stays
 // in the file but is only run when imported.
 //
@@ -78,10 +79,14 @@ export async function bundle(entry, outdir, name) {
     sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'none',
+    // Without comments and indentation the source V8 keeps for the process's life is 9.6 MB instead
+    // of 14.7, and idle RSS ~20 MB lower. Names stay, so stack traces still read; map them back to
+    // src/ with scripts/map-stack.mjs or --enable-source-maps.
+    minifyWhitespace: true,
     logLevel: 'warning',
   });
   if (result.errors.length) throw new Error(`bundle failed: ${result.errors.map((e) => e.text).join('; ')}`);
-  const code = readFileSync(outfile, 'utf8');
+  const code = asciiOnly(readFileSync(outfile, 'utf8'));
   const firstLine = code.indexOf('\n');
   const id = createHash('sha256')
     .update(code.slice(firstLine + 1))
@@ -90,6 +95,17 @@ export async function bundle(entry, outdir, name) {
   const launcher = join(outdir, `${name}.cjs`);
   copyFileSync(LAUNCHER, launcher);
   return launcher;
+}
+
+/**
+ * esbuild escapes non-ASCII characters in strings, regular expressions and names (`charset: 'ascii'`,
+ * its default); one such character left anywhere would make V8 hold the whole source as a two-byte
+ * string, twice the memory for as long as the process lives. Comments are the only place one could
+ * remain (esbuild copies some, e.g. legal ones, as they are): they become `?`, one per UTF-16 unit, so
+ * no column the source map names moves.
+ */
+function asciiOnly(code) {
+  return code.replace(/[^\x00-\x7f]/g, '?');
 }
 
 /**

@@ -96,6 +96,22 @@ describe('the built service (what the container runs: node dist/service.cjs)', (
     });
   });
 
+  it('should map bundle positions in a logged stack trace back to src/ (scripts/map-stack.mjs)', () => {
+    const bundle = readFileSync('dist/service.bundle.cjs', 'utf8');
+    const at = bundle.indexOf('async function main(){');
+    expect(at).toBeGreaterThan(0);
+    const line = bundle.slice(0, at).split('\n').length;
+    const column = at - bundle.lastIndexOf('\n', at - 1);
+    const source = readFileSync('src/server.ts', 'utf8').split('\n');
+    const expectedLine = source.findIndex((l) => l.startsWith('export async function main')) + 1;
+    const trace = `Error: boom\n    at main (/app/dist/service.bundle.cjs:${line}:${column})\n    at node:internal/x:1:1\n`;
+    const result = spawnSync(node, ['scripts/map-stack.mjs'], { input: trace, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(
+      `Error: boom\n    at main (${join('src', 'server.ts')}:${expectedLine}:1)\n    at node:internal/x:1:1\n`,
+    );
+  });
+
   it('should refuse a malformed config file, naming the file and the field', () => {
     const result = spawnSync(node, ['dist/service.cjs'], {
       env: {
