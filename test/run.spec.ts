@@ -85,6 +85,19 @@ describe('the built service (what the container runs: node dist/service.cjs)', (
       expect(result.stderr).toContain('Invalid configuration:');
     });
 
+    it('should say so and compile as usual when the cache file is cut short', () => {
+      const file = join(dir, 'service.bundle.cjs.v8cache');
+      const whole = readFileSync(file);
+      writeFileSync(file, whole.subarray(0, Math.floor(whole.length / 2)));
+      try {
+        const result = start(['--max-old-space-size=192']);
+        expect(result.status).toBe(78);
+        expect(result.stderr.split('\n')[0]).toContain('V8 rejected');
+      } finally {
+        writeFileSync(file, whole);
+      }
+    });
+
     it('should not use a cache made for another build of the bundle', () => {
       const file = join(dir, 'service.bundle.cjs.v8cache');
       const cache = readFileSync(file);
