@@ -19,7 +19,6 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundle, writeCodeCache } from '../scripts/bundle.mjs';
-import { PubSub } from '@google-cloud/pubsub';
 import {
   NODE,
   ROOT,
@@ -32,7 +31,6 @@ import {
   onExit,
   options,
   privateBuild,
-  projectId,
   provenance,
   run,
   sleep,
@@ -40,6 +38,7 @@ import {
   verdict,
   writeSection,
 } from './lib/common.mjs';
+import { idlePullSetup } from './lib/contenders.mjs';
 
 const RATIO_TARGET = 1.3;
 const ABSOLUTE_TARGET_MS = 1000;
@@ -59,23 +58,14 @@ run(async () => {
   const o = options({ runs: 7, importRuns: 5 });
   const build = await privateBuild();
   const { firestoreHost, pubsubHost } = await emulators();
-  const project = projectId('bench-cold');
-  const pubsub = new PubSub({ projectId: project });
-  const [topic] = await pubsub.createTopic('marketplace');
-  await topic.createSubscription('marketplace-sub');
-  await pubsub.close();
+  const pull = await idlePullSetup('bench-cold', pubsubHost);
 
   const serviceEnv = {
     ...build.env,
-    GOOGLE_CLOUD_PROJECT: project,
+    ...pull.env,
     NODE_ENV: 'production',
     CONFIG_DIR: join(ROOT, 'config'),
     FIRESTORE_EMULATOR_HOST: firestoreHost,
-    PUBSUB_EMULATOR_HOST: pubsubHost,
-    MARKETPLACE_PROVIDER_ID: 'demo-provider',
-    MARKETPLACE_SUBSCRIPTION: 'marketplace-sub',
-    PROCUREMENT_ROOT_URL: 'http://127.0.0.1:9',
-    PROCUREMENT_STATIC_TOKEN: 'bench',
     PURCHASELY_SECRETS: 'bench-purchasely-secret-0123456789',
   };
   const nestApp = join(ROOT, 'bench', 'baseline', 'nest-app.mjs');

@@ -9,7 +9,6 @@
 // Target (issue 9): the service's RSS after 10,000 events under 200 MB.
 import {
   emulators,
-  projectId,
   fmt,
   load,
   machine,
@@ -24,8 +23,7 @@ import {
   verdict,
   writeSection,
 } from './lib/common.mjs';
-import { PubSub } from '@google-cloud/pubsub';
-import { startHttpContender } from './lib/contenders.mjs';
+import { idlePullSetup, startHttpContender } from './lib/contenders.mjs';
 import { activateRequest } from './lib/purchasely.mjs';
 
 const TARGET_BYTES = 200e6;
@@ -36,19 +34,7 @@ run(async () => {
   const build = await privateBuild();
   const { firestoreHost, pubsubHost } = await emulators();
   // A Marketplace instance also pulls: the Pub/Sub client and its stream, idle here (no messages).
-  const pullProject = projectId('bench-mem-pull');
-  const pubsub = new PubSub({ projectId: pullProject });
-  const [topic] = await pubsub.createTopic('marketplace');
-  await topic.createSubscription('marketplace-sub');
-  await pubsub.close();
-  const pullEnv = {
-    GOOGLE_CLOUD_PROJECT: pullProject,
-    PUBSUB_EMULATOR_HOST: pubsubHost,
-    MARKETPLACE_PROVIDER_ID: 'demo-provider',
-    MARKETPLACE_SUBSCRIPTION: 'marketplace-sub',
-    PROCUREMENT_ROOT_URL: 'http://127.0.0.1:9',
-    PROCUREMENT_STATIC_TOKEN: 'bench',
-  };
+  const { env: pullEnv } = await idlePullSetup('bench-mem-pull', pubsubHost);
 
   const results = {};
   const runs = [

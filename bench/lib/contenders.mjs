@@ -2,6 +2,7 @@
 // and the bare node:http baseline, each on its own port and its own Firestore project.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
 import { ROOT, freePort, projectId, startNode, waitForStatus } from './common.mjs';
 import { SECRET } from './purchasely.mjs';
 
@@ -33,4 +34,28 @@ export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * A project with the Marketplace topic and pull subscription on the Pub/Sub emulator, and the
+ * service environment that pulls from it (no messages are published: the stream stays open and
+ * idle; the Procurement API address is a closed port, never called without messages).
+ */
+export async function idlePullSetup(prefix, pubsubHost) {
+  const project = projectId(prefix);
+  const pubsub = new PubSub({ projectId: project });
+  const [topic] = await pubsub.createTopic('marketplace');
+  await topic.createSubscription('marketplace-sub');
+  await pubsub.close();
+  return {
+    project,
+    env: {
+      GOOGLE_CLOUD_PROJECT: project,
+      PUBSUB_EMULATOR_HOST: pubsubHost,
+      MARKETPLACE_PROVIDER_ID: 'demo-provider',
+      MARKETPLACE_SUBSCRIPTION: 'marketplace-sub',
+      PROCUREMENT_ROOT_URL: 'http://127.0.0.1:9',
+      PROCUREMENT_STATIC_TOKEN: 'bench',
+    },
+  };
 }
