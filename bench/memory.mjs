@@ -99,36 +99,12 @@ then sizes its heap from the machine's ${machine().memoryGiB} GiB and collects l
 ${table(
   ['Process', 'Idle', 'Peak', `After ${fmt.n(o.events)} events`, 'Run time'],
   [
-    [
-      `service (\`node ${build.flags.join(' ')} dist/service.cjs\`)`,
-      mb(s.idle),
-      mb(s.peak),
-      mb(s.after),
-      `${s.seconds.toFixed(0)} s`,
-    ],
-    [
-      'the same with Marketplace pull on (the Pub/Sub client and an open, idle stream)',
-      mb(pl.idle),
-      mb(pl.peak),
-      mb(pl.after),
-      `${pl.seconds.toFixed(0)} s`,
-    ],
-    ['context: service without those flags', mb(c.idle), mb(c.peak), mb(c.after), `${c.seconds.toFixed(0)} s`],
-    [
-      "context: the container's flags and `--max-semi-space-size=4` (a 4 MB young generation)",
-      mb(y.idle),
-      mb(y.peak),
-      mb(y.after),
-      `${y.seconds.toFixed(0)} s`,
-    ],
-    [
-      'baseline (bare `node:http` + same verification + the same ledger transaction)',
-      mb(b.idle),
-      mb(b.peak),
-      mb(b.after),
-      `${b.seconds.toFixed(0)} s`,
-    ],
-  ],
+    [`service (\`node ${build.flags.join(' ')} dist/service.cjs\`)`, s],
+    ['the same with Marketplace pull on (the Pub/Sub client and an open, idle stream)', pl],
+    ['context: service without those flags', c],
+    ["context: the container's flags and `--max-semi-space-size=4` (a 4 MB young generation)", y],
+    ['baseline (bare `node:http` + same verification + the same ledger transaction)', b],
+  ].map(([label, r]) => [label, mb(r.idle), mb(r.peak), mb(r.after), `${r.seconds.toFixed(0)} s`]),
 )}
 
 Service RSS after ${fmt.n(o.events)} events: **${mb(s.after)}** as the container runs it (target under 200 MB:
