@@ -7,7 +7,7 @@
 //                   Dockerfile does, and a production-like configuration (Marketplace pull on,
 //                   Procurement fake URL, Purchasely secret) against the emulators
 //   baseline        bench/baseline/nest-app.mjs: a bare NestJS app on the same adapter
-//                   (platform-express), run by node as written
+//                   (platform-fastify), run by node as written
 //   service (tsc)   context: the service unbundled (`node dist/src/main.js`, no cache)
 //   baseline (same) context: the bare NestJS app given the service's treatment (bundled by
 //                   scripts/bundle.mjs, code cache, same flags): the ratio against it is printed too
@@ -47,6 +47,7 @@ const HEAVY_IMPORTS = [
   '@google-cloud/pubsub',
   '@googleapis/cloudcommerceprocurement',
   '@nestjs/core',
+  '@nestjs/platform-fastify',
   'jose',
   'zod',
   'pino',
@@ -123,7 +124,7 @@ interleaved, after one untimed start each (warm file-system cache). The service 
 output with every dependency in one CommonJS file), with the V8 code cache the image build writes after running the
 bundle's modules once (\`--write-code-cache\`, \`scripts/service-launcher.cjs\`), and a production-like configuration: Marketplace pull on (subscription on the Pub/Sub emulator), Procurement client, Purchasely secret,
 \`NODE_ENV=production\`, log level \`info\`. The bare NestJS app (\`bench/baseline/nest-app.mjs\`) has one module and one
-controller on the same adapter (\`@nestjs/platform-express\`), run by \`node\` as written.
+controller on the same adapter (\`@nestjs/platform-fastify\`), run by \`node\` as written.
 
 ${table(
   ['Process', 'Median', 'Min', 'Max'],

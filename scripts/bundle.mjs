@@ -36,6 +36,8 @@ const OPTIONAL_PEERS = [
   '@nestjs/websockets/*',
   '@nestjs/platform-socket.io',
   '@fastify/static',
+  '@fastify/multipart',
+  '@fastify/view',
   'class-transformer',
   'class-transformer/*',
   'class-validator',

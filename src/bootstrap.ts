@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { AppLogger } from './common/logging/app-logger.js';
 import { AppConfig, loadConfig } from './config/app-config.js';
@@ -14,30 +14,34 @@ export interface BootstrapOptions {
 }
 
 /**
- * Builds the whole service without listening: raw body kept for signature checks, body size
- * limit, shutdown hooks, the global error filter. `main.ts` listens; tests call this too.
+ * Builds the whole service without listening (NestJS on Fastify): raw body kept for signature
+ * checks, body size limit, shutdown hooks, the global error filter. `server.ts` listens; tests
+ * call this too.
  */
-export async function bootstrap(options: BootstrapOptions = {}): Promise<NestExpressApplication> {
+export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFastifyApplication> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? new AppLogger(config.env.LOG_LEVEL);
   const clock = options.clock ?? new SystemClock();
-  // The adapter is passed in (not looked up by Nest with a dynamic import) so the bundle loads it with the rest.
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.register({ config, logger, clock }),
-    new ExpressAdapter(),
-    {
-      logger,
-      rawBody: true,
-      bodyParser: true,
-      abortOnError: false,
-    },
-  );
   const limit = config.env.MAX_BODY_BYTES;
-  app.useBodyParser('json', { limit });
-  app.useBodyParser('urlencoded', { limit, extended: false });
-  app.useBodyParser('text', { limit, type: ['text/plain'] });
-  app.disable('x-powered-by');
-  app.set('trust proxy', true);
-  app.enableShutdownHooks();
+  // The adapter is passed in (not looked up by Nest with a dynamic import) so the bundle loads it with the rest.
+  const adapter = new FastifyAdapter({
+    // Cloud Run's front end terminates TLS and sets X-Forwarded-For / -Proto.
+    trustProxy: true,
+    bodyLimit: limit,
+    // Fastify's own request logging stays off: the service logs through AppLogger.
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register({ config, logger, clock }), adapter, {
+    logger,
+    // JSON and form bodies are parsed by Nest's Fastify parsers, which keep the raw bytes (`request.rawBody`).
+    rawBody: true,
+    bodyParser: true,
+    abortOnError: false,
+  });
+  // text/plain: kept as a string (and raw), so a provider that mislabels its JSON still reaches its controller,
+  // which checks the signature on the raw body and refuses what is not JSON.
+  app.useBodyParser('text/plain', { bodyLimit: limit }, (_request, body, done) => done(null, body.toString('utf8')));
+  // SIGTERM is Cloud Run's stop signal, SIGINT a developer's Ctrl-C; other signals keep Node's defaults.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
 }

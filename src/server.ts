@@ -11,7 +11,7 @@ export async function main(): Promise<void> {
   try {
     const config = loadConfig();
     const app = await bootstrap({ config });
-    await app.listen(config.env.PORT);
+    await app.listen(config.env.PORT, '0.0.0.0');
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Firestore } from '@google-cloud/firestore';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { bootstrap } from '../src/bootstrap.js';
 import { Ledger } from '../src/entitlements/ledger.js';
 import { EntitlementStore } from '../src/entitlements/entitlement-store.js';
@@ -12,7 +12,7 @@ import { change, eventFor } from './support/changes.js';
 import { accessInvariantViolations } from './support/invariants.js';
 
 describe('Ledger.apply on the Firestore emulator', () => {
-  let app: NestExpressApplication;
+  let app: NestFastifyApplication;
   let ledger: Ledger;
   let store: EntitlementStore;
   let db: Firestore;

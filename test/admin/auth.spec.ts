@@ -6,6 +6,7 @@ import { SystemClock } from '../../src/entitlements/clock.js';
 import { memoryLogger } from '../support/app.js';
 import { createTestKey } from '../support/test-issuer.js';
 import { APPROVER, newApiKey, startAdminStack, VIEWER, VIEWER_DOMAIN, type AdminStack } from './admin-stack.js';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 
 const BURST = 5;
 
@@ -26,12 +27,11 @@ describe('Admin API authentication, roles and rate limit', () => {
   });
   afterAll(() => stack.close());
 
-  it('should answer 401 without credentials, on reads and actions, whatever the path case', async () => {
+  it('should answer 401 without credentials, on reads and actions; another path case is no route (404)', async () => {
     for (const [method, path] of [
       ['GET', '/admin/v1/entitlements'],
       ['GET', '/admin/v1/openapi.json'],
       ['POST', '/admin/v1/entitlements/gcp:x/approve'],
-      ['GET', '/ADMIN/v1/Entitlements'],
     ] as const) {
       const response = await stack.call(method, path);
       expect({ path, status: response.status, code: response.body.code }).toEqual({
@@ -39,6 +39,11 @@ describe('Admin API authentication, roles and rate limit', () => {
         status: 401,
         code: 'unauthenticated',
       });
+    }
+    // Routes match case-sensitively (Fastify): nothing is served under another case, with or without credentials.
+    for (const caller of [{}, { apiKey: stack.keys.viewer }]) {
+      const response = await stack.call('GET', '/ADMIN/v1/Entitlements', caller);
+      expect({ status: response.status, code: response.body.code }).toEqual({ status: 404, code: 'not_found' });
     }
   });
 
@@ -142,7 +147,7 @@ describe('Admin API deny-by-default', () => {
       ],
       controllers: [ForgottenController],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication(new FastifyAdapter(), { logger: false });
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
   });

@@ -36,16 +36,27 @@ const EXPECTED: Record<string, 'viewer' | 'approver'> = {
   'get /admin/v1/audit': 'viewer',
 };
 
-/** Express 5's own routing table: what the service really serves under /admin. */
+/**
+ * Fastify's own routing table (its `printRoutes()` tree, flattened): what the service really serves
+ * under /admin. Fastify adds a HEAD route to every GET; those are left out.
+ */
 function servedAdminRoutes(stack: AdminStack): string[] {
-  type Layer = { route?: { path: string; methods: Record<string, boolean> } };
-  const router = (stack.app.app.getHttpAdapter().getInstance() as { router: { stack: Layer[] } }).router;
-  return router.stack
-    .filter((layer) => layer.route?.path.toLowerCase().startsWith('/admin'))
-    .flatMap((layer) =>
-      Object.keys(layer.route!.methods).map((method) => `${method} ${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`),
-    )
-    .sort();
+  const fastify = stack.app.app.getHttpAdapter().getInstance() as { printRoutes(o: object): string };
+  const tree = fastify.printRoutes({ commonPrefix: false });
+  const prefixes: string[] = [];
+  const routes: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([\s│├└─]*)(\S.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    const path = (prefixes[depth - 1] ?? '') + match[2]!;
+    prefixes[depth] = path;
+    for (const method of match[3]?.split(', ') ?? []) {
+      if (method !== 'HEAD' && path.toLowerCase().startsWith('/admin'))
+        routes.push(`${method.toLowerCase()} ${path.replace(/:(\w+)/g, '{$1}')}`);
+    }
+  }
+  return routes.sort();
 }
 
 /** Every `$ref` in the document points at something that exists in it. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { bootstrap } from '../../src/bootstrap.js';
 import { AppLogger } from '../../src/common/logging/app-logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
@@ -60,7 +60,7 @@ export class TestClock extends Clock {
 }
 
 export interface RunningApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   url: string;
   config: AppConfig;
   close(): Promise<void>;

@@ -293,7 +293,7 @@ describe('POST /webhooks/purchasely', () => {
     expect(await store.getEntitlement('purchasely:subs_bad')).toBeNull();
   });
 
-  it('should answer 400 to a signed body that is not JSON (recorded by its hash) and to a body it cannot read', async () => {
+  it('should answer 400 to a signed body that is not JSON (recorded by its hash), 415 to a body of another media type', async () => {
     const garbage = 'event_name=ACTIVATE&user_id=u-garbage';
     const reply = await send(garbage, { headers: { 'content-type': 'text/plain' } });
     expect(reply).toMatchObject({
@@ -309,7 +309,13 @@ describe('POST /webhooks/purchasely', () => {
     const binary = await send(JSON.stringify(activate('subs_binary', 'u-binary')), {
       headers: { 'content-type': 'application/octet-stream' },
     });
-    expect(binary).toMatchObject({ status: 400, body: { message: expect.stringContaining('application/json') } });
+    expect(binary).toMatchObject({
+      status: 415,
+      body: {
+        code: 'validation_failed',
+        message: expect.stringMatching(/Content-Type application\/octet-stream.*expected application\/json/),
+      },
+    });
     expect(await store.getEntitlement('purchasely:subs_binary')).toBeNull();
   });
 

@@ -1,8 +1,8 @@
 import { createParamDecorator, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
 import { AppError } from '../../common/errors/app-error.js';
+import { requestPath, type HttpReply, type HttpRequest } from '../../common/http.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { AppConfig } from '../../config/app-config.js';
 import { Clock } from '../../entitlements/clock.js';
@@ -11,7 +11,7 @@ import { AdminAuthenticator } from './admin-authenticator.js';
 import { TokenBuckets } from './rate-limiter.js';
 import { ADMIN_ROUTE, hasRole, type AdminRouteSpec, type Principal } from './roles.js';
 
-type AdminRequest = Request & { adminPrincipal?: Principal };
+type AdminRequest = HttpRequest & { adminPrincipal?: Principal };
 
 /**
  * Registered as an app-wide guard (APP_GUARD) so that every route under `/admin` is covered, whichever
@@ -44,7 +44,7 @@ export class AdminAuthGuard implements CanActivate {
     const spec = this.reflector.get<AdminRouteSpec | undefined>(ADMIN_ROUTE, context.getHandler());
     if (!spec) {
       this.logger.failure('admin route without @AdminRoute refused', {
-        path: request.path,
+        path: requestPath(request),
         handler: context.getHandler().name,
       });
       throw new AppError('forbidden', 'This route declares no required role and is refused');
@@ -56,7 +56,7 @@ export class AdminAuthGuard implements CanActivate {
     });
     const taken = this.buckets.take(`${principal.kind}:${principal.id}`, this.clock.now().getTime());
     if (!taken.ok) {
-      context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(taken.retryAfterSec));
+      void context.switchToHttp().getResponse<HttpReply>().header('Retry-After', String(taken.retryAfterSec));
       throw new AppError('rate_limited', `Too many requests from ${principal.id}; retry in ${taken.retryAfterSec} s`, {
         retryAfterSeconds: taken.retryAfterSec,
       });
@@ -77,16 +77,16 @@ export class AdminAuthGuard implements CanActivate {
 }
 
 /**
- * By the controller's declared path and by the URL, lowercased: Express matches routes
- * case-insensitively, so `/ADMIN/...` reaches an admin handler too.
+ * By the controller's declared path and by the URL, lowercased (belt and braces: Fastify matches
+ * routes case-sensitively, but a route registered in another case must not slip through).
  */
-function isAdminRoute(context: ExecutionContext, request: Request): boolean {
+function isAdminRoute(context: ExecutionContext, request: HttpRequest): boolean {
   const declared = String(Reflect.getMetadata(PATH_METADATA, context.getClass()) ?? '')
     .replace(/^\/+/, '')
     .toLowerCase();
   const prefix = ADMIN_DEFAULTS.prefix;
   const under = (path: string) => path === prefix || path.startsWith(`${prefix}/`);
-  return under(declared) || under(request.path.replace(/^\/+/, '').toLowerCase());
+  return under(declared) || under(requestPath(request).replace(/^\/+/, '').toLowerCase());
 }
 
 /** The authenticated caller of an admin route (set by AdminAuthGuard). */

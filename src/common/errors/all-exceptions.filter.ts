@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { SOURCES, type Source } from '../../entitlements/entitlement.js';
 import { Ledger } from '../../entitlements/ledger.js';
+import { requestPath, type HttpReply, type HttpRequest } from '../http.js';
 import { AppLogger } from '../logging/app-logger.js';
 import { AppError, type ErrorCode } from './app-error.js';
 
@@ -35,27 +35,32 @@ export class AllExceptionsFilter implements ExceptionFilter {
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
-    const request = host.switchToHttp().getRequest<Request & { rawBody?: Buffer }>();
+    const reply = host.switchToHttp().getResponse<HttpReply>();
+    const request = host.switchToHttp().getRequest<HttpRequest>();
     const errorId = randomUUID();
     const { status, body } = this.describe(exception, errorId);
-    if (isBodyParserError(exception)) this.recordUnparsedWebhook(request, body.message);
+    if (isBodyParserError(exception)) {
+      if (status === 415) body.message = unsupportedMediaType(request);
+      this.recordUnparsedWebhook(request, body.message);
+    }
     if (status >= 500) {
       this.logger.failure('request failed', { errorId, status, error: exception });
     } else {
       this.logger.info('request refused', { errorId, status, code: body.code, reason: body.message });
     }
-    if (status === 503) response.setHeader('Retry-After', '5');
-    if (!response.headersSent) response.status(status).json(body);
+    if (reply.sent) return;
+    if (status === 503) reply.header('Retry-After', '5');
+    void reply.status(status).send(body);
   }
 
   /**
    * A webhook body the parser refused (bad JSON, too large) never reaches its controller: record it
    * here, so bad input is on the ledger like every other refused request.
    */
-  private recordUnparsedWebhook(request: Request & { rawBody?: Buffer }, reason: string): void {
-    const source = request.path.split('/')[2] as Source | undefined;
-    if (!request.path.startsWith('/webhooks/') || !source || !SOURCES.includes(source)) return;
+  private recordUnparsedWebhook(request: HttpRequest, reason: string): void {
+    const path = requestPath(request);
+    const source = path.split('/')[2] as Source | undefined;
+    if (!path.startsWith('/webhooks/') || !source || !SOURCES.includes(source)) return;
     const raw = request.rawBody;
     const eventKey = raw ? `unparsed:${createHash('sha256').update(raw).digest('hex')}` : `unparsed:${randomUUID()}`;
     this.ledger
@@ -80,21 +85,26 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const message = status >= 500 ? 'Internal error' : exception.message;
       return { status, body: { code, message, errorId } };
     }
-    // body-parser errors (too large, bad JSON) carry `status` and `type` but are not HttpExceptions.
-    const bodyParser = exception as { status?: number; type?: string; expose?: boolean; message?: string };
-    if (bodyParser?.expose && typeof bodyParser.status === 'number' && bodyParser.status < 500) {
-      const code = HTTP_CODES[bodyParser.status] ?? 'validation_failed';
-      return { status: bodyParser.status, body: { code, message: bodyParser.message ?? 'Bad request', errorId } };
-    }
     return { status: 500, body: { code: 'internal', message: 'Internal error', errorId } };
   }
 }
 
-/** body-parser's errors (`type: 'entity.parse.failed'`, `'entity.too.large'`, …), as Nest wraps them (`cause`) or not. */
+/** Content types the service parses (bootstrap.ts); any other body is refused with 415 before routing. */
+const ACCEPTED_TYPES = 'application/json, application/x-www-form-urlencoded or text/plain';
+
+function unsupportedMediaType(request: HttpRequest): string {
+  const type = request.headers['content-type'];
+  const named = type ? `Content-Type ${type.slice(0, 100)}` : 'a body without Content-Type';
+  return `Unsupported media type: ${named}; expected ${ACCEPTED_TYPES}`;
+}
+
+/**
+ * A body Fastify refused before any controller saw it: Nest maps Fastify's content-type parser
+ * errors (`FST_ERR_CTP_*`: too large, empty, bad media type) and the JSON parser's SyntaxError to an
+ * HttpException whose `cause` is the original error.
+ */
 function isBodyParserError(exception: unknown): boolean {
-  const candidates = [exception, (exception as { cause?: unknown })?.cause];
-  return candidates.some((e) => {
-    const type = (e as { type?: unknown } | undefined)?.type;
-    return typeof type === 'string' && type.startsWith('entity.');
-  });
+  if (!(exception instanceof HttpException)) return false;
+  const cause = exception.cause as { code?: unknown } | undefined;
+  return cause instanceof SyntaxError || (typeof cause?.code === 'string' && cause.code.startsWith('FST_ERR_CTP_'));
 }

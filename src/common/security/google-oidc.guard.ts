@@ -1,9 +1,9 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 import { AppError } from '../errors/app-error.js';
 import type { AppLogger } from '../logging/app-logger.js';
 import { GoogleOidcVerifier } from './jwt/google-oidc.js';
 import { InvalidTokenError } from './jwt/jwt-verifier.js';
+import type { HttpRequest } from '../http.js';
 
 export interface GoogleOidcGuardOptions {
   /** What the endpoint is, for messages: "push", "scheduler". */
@@ -43,7 +43,7 @@ export abstract class GoogleOidcGuard implements CanActivate {
         'not_found',
         `The ${this.options.caller} endpoint is not configured (${this.options.setting})`,
       );
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization;
+    const header = context.switchToHttp().getRequest<HttpRequest>().headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     try {
       await this.verifier.verify(token);

@@ -1,14 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 import { AppError } from '../../common/errors/app-error.js';
+import type { HttpRequest } from '../../common/http.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { GoogleOidcVerifier } from '../../common/security/jwt/google-oidc.js';
 import { InvalidTokenError } from '../../common/security/jwt/jwt-verifier.js';
 import { AppConfig } from '../../config/app-config.js';
 
 /** The authenticated caller of the link endpoint, set by LinkAuthGuard: `sa:<email>` or `api-key:<n>`. */
-export type LinkRequest = Request & { linkCaller?: string };
+export type LinkRequest = HttpRequest & { linkCaller?: string };
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
+import type { HttpReply } from '../../common/http.js';
 import { withLogContext } from '../../common/logging/log-context.js';
 import { parseBody } from '../../webhooks/common/zod-body.js';
 import { LinkAuthGuard, type LinkRequest } from './link-auth.guard.js';
@@ -16,13 +16,14 @@ export class SignupController {
   constructor(private readonly signup: MarketplaceSignup) {}
 
   @Post('signup')
-  async signUp(@Body() body: unknown, @Res() response: Response): Promise<void> {
+  async signUp(@Body() body: unknown, @Res() reply: HttpReply): Promise<void> {
     const form = parseBody(signupForm, body ?? {});
     const { redirectTo } = await withLogContext({ source: 'gcp' }, () => this.signup.signUp(form[SIGNUP_TOKEN_FIELD]));
     // The link token is in the URL: never cached, never sent on as a Referer from this response.
-    response.setHeader('Cache-Control', 'no-store');
-    response.setHeader('Referrer-Policy', 'no-referrer');
-    response.redirect(303, redirectTo);
+    await reply
+      .header('Cache-Control', 'no-store')
+      .header('Referrer-Policy', 'no-referrer')
+      .redirect(redirectTo, 303);
   }
 
   @Post('link')

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Controller, Headers, HttpCode, Param, Post, Req, type RawBodyRequest } from '@nestjs/common';
-import type { Request } from 'express';
+import { Controller, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
+import type { HttpRequest } from '../../common/http.js';
 import { withLogContext } from '../../common/logging/log-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
@@ -42,7 +42,7 @@ export class EasyCartController {
   @Post()
   @HttpCode(200)
   receive(
-    @Req() req: RawBodyRequest<Request>,
+    @Req() req: HttpRequest,
     @Headers('x-webhook-signature') signature: string | undefined,
   ): Promise<EasyCartAnswer> {
     return this.handle(req, signature, undefined);
@@ -51,14 +51,14 @@ export class EasyCartController {
   @Post(':token')
   @HttpCode(200)
   receiveWithToken(
-    @Req() req: RawBodyRequest<Request>,
+    @Req() req: HttpRequest,
     @Headers('x-webhook-signature') signature: string | undefined,
     @Param('token') token: string,
   ): Promise<EasyCartAnswer> {
     return this.handle(req, signature, token);
   }
 
-  private async handle(req: RawBodyRequest<Request>, signature: string | undefined, pathToken: string | undefined) {
+  private async handle(req: HttpRequest, signature: string | undefined, pathToken: string | undefined) {
     const raw = req.rawBody ?? Buffer.alloc(0);
     const body = parseJson(raw);
     const verdict = verifyEasyCartRequest(this.credentials, {

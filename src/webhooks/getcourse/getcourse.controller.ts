@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import type { Request } from 'express';
 import { AppError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { withLogContext } from '../../common/logging/log-context.js';
@@ -12,6 +11,7 @@ import { mapGetCourse, type MappedGetCourse } from './getcourse.mapper.js';
 import { getCourseFields } from './getcourse.schema.js';
 import { GetCourseSettings } from './getcourse.settings.js';
 import { verifyGetCourseToken } from './getcourse.token.js';
+import type { HttpRequest } from '../../common/http.js';
 
 export interface GetCourseAnswer {
   outcome: LedgerResult['outcome'];
@@ -35,28 +35,28 @@ export class GetCourseController {
 
   @Get(':token')
   @HttpCode(200)
-  receiveGet(@Req() req: Request, @Param('token') token: string): Promise<GetCourseAnswer> {
+  receiveGet(@Req() req: HttpRequest, @Param('token') token: string): Promise<GetCourseAnswer> {
     return this.handle(req, token);
   }
 
   @Post(':token')
   @HttpCode(200)
-  receivePost(@Req() req: Request, @Param('token') token: string): Promise<GetCourseAnswer> {
+  receivePost(@Req() req: HttpRequest, @Param('token') token: string): Promise<GetCourseAnswer> {
     return this.handle(req, token);
   }
 
   /** Without the path token: refused (and recorded) like a wrong one. */
   @Get()
-  receiveGetWithoutToken(@Req() req: Request): Promise<GetCourseAnswer> {
+  receiveGetWithoutToken(@Req() req: HttpRequest): Promise<GetCourseAnswer> {
     return this.handle(req, undefined);
   }
 
   @Post()
-  receivePostWithoutToken(@Req() req: Request): Promise<GetCourseAnswer> {
+  receivePostWithoutToken(@Req() req: HttpRequest): Promise<GetCourseAnswer> {
     return this.handle(req, undefined);
   }
 
-  private async handle(req: Request, token: string | undefined): Promise<GetCourseAnswer> {
+  private async handle(req: HttpRequest, token: string | undefined): Promise<GetCourseAnswer> {
     const fields = getCourseFields(req.query, req.body);
     // The secret lives in the path; a `token` field is never used, and never stored.
     delete fields.token;

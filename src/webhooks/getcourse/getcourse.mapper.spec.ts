@@ -7,7 +7,7 @@ import type { EntitlementChange } from '../../entitlements/entitlement.js';
 import { mapGetCourse, type GetCourseContext, type MappedGetCourse } from './getcourse.mapper.js';
 import { getCourseFields } from './getcourse.schema.js';
 
-/** The filled-in callback of the shared sample set: its query string, as Express hands it over. */
+/** The filled-in callback of the shared sample set: its query string, decoded into fields as the HTTP layer hands them over. */
 function sampleFields(): Record<string, string> {
   const line = readFileSync(new URL('../../../test/fixtures/getcourse/purchase_active.http', import.meta.url), 'utf8');
   const query = line.trim().split(' ')[1]!.split('?')[1]!;

@@ -1,5 +1,5 @@
-import { Controller, HttpCode, Post, Req, type RawBodyRequest } from '@nestjs/common';
-import type { Request } from 'express';
+import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { header, type HttpRequest } from '../../common/http.js';
 import { traceFromHeader } from '../../common/logging/log-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { PURCHASELY_HEADERS } from './purchasely.signature.js';
@@ -19,13 +19,13 @@ export class PurchaselyController {
 
   @Post()
   @HttpCode(200)
-  receive(@Req() req: RawBodyRequest<Request>): Promise<PurchaselyAck> {
+  receive(@Req() req: HttpRequest): Promise<PurchaselyAck> {
     return this.webhook.handle({
       rawBody: req.rawBody,
-      signature: req.get(PURCHASELY_HEADERS.signature),
-      timestamp: req.get(PURCHASELY_HEADERS.timestamp),
-      deprecatedSignature: req.get(PURCHASELY_HEADERS.deprecatedSignature),
-      trace: traceFromHeader(req.get('x-cloud-trace-context'), this.config.env.GOOGLE_CLOUD_PROJECT),
+      signature: header(req, PURCHASELY_HEADERS.signature),
+      timestamp: header(req, PURCHASELY_HEADERS.timestamp),
+      deprecatedSignature: header(req, PURCHASELY_HEADERS.deprecatedSignature),
+      trace: traceFromHeader(header(req, 'x-cloud-trace-context'), this.config.env.GOOGLE_CLOUD_PROJECT),
     });
   }
 }
