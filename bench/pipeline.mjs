@@ -1,4 +1,4 @@
-// npm run bench:pipeline [-- --messages 2000 --warmup 1500 --rounds 3]
+// npm run bench:pipeline [-- --messages 2000 --warmup 1500 --rounds 3 --emulator-warmup 6000]
 //
 // Marketplace pipeline throughput: N ENTITLEMENT_ACTIVE messages (one per pre-created ACTIVE
 // entitlement in the fake Procurement API, no approvals needed) are published to a Pub/Sub emulator
@@ -34,27 +34,30 @@ import {
   waitForStatus,
   writeSection,
 } from './lib/common.mjs';
-import { cpuMs } from './lib/contenders.mjs';
+import { cpuMs, emulatorCpuMs, warmEmulators } from './lib/contenders.mjs';
 
 const PROVIDER = 'demo-provider';
 const PRODUCT = 'demo-product.endpoints.demo-entitlements.cloud.goog';
 const TARGET = 0.9;
 
 run(async () => {
-  const o = options({ messages: 2000, warmup: 1500, rounds: 3 });
+  const o = options({ messages: 2000, warmup: 1500, rounds: 3, emulatorWarmup: 6000 });
   const build = await privateBuild();
-  const { firestoreHost, pubsubHost } = await emulators();
+  const { firestoreHost, pubsubHost, pids } = await emulators();
+  const emulatorCpu = () => emulatorCpuMs(pids);
   const { startFakeProcurement } = await import(join(build.tools, 'fake-procurement', 'server.js'));
   const fake = await startFakeProcurement({ providerIds: [PROVIDER] });
 
-  // The emulators are JVMs: warm them up once, untimed, so the first contender does not pay for their JIT.
-  await measure('baseline', {
-    build,
-    fake,
-    firestoreHost,
-    pubsubHost,
-    messages: activeMessages(fake, 500),
-    warmup: 250,
+  // The emulators are JVMs: warm them up, untimed, until their JIT has settled (see warmEmulators).
+  const jvmWarmup = await warmEmulators({
+    pids,
+    min: o.emulatorWarmup,
+    max: 3 * o.emulatorWarmup,
+    step: async () => {
+      const messages = activeMessages(fake, 1000);
+      await measure('baseline', { build, fake, firestoreHost, pubsubHost, emulatorCpu, messages, warmup: 500 });
+      return messages.length;
+    },
   });
 
   // 'unflagged': context, the service without the container's heap flags (what they cost).
@@ -66,7 +69,15 @@ run(async () => {
     if (round === 1) order.push('ack-only');
     for (const contender of order) {
       const messages = activeMessages(fake, o.warmup + o.messages);
-      const r = await measure(contender, { build, fake, firestoreHost, pubsubHost, messages, warmup: o.warmup });
+      const r = await measure(contender, {
+        build,
+        fake,
+        firestoreHost,
+        pubsubHost,
+        emulatorCpu,
+        messages,
+        warmup: o.warmup,
+      });
       log(
         `round ${round} ${contender}: ${fmt.n(r.eventsPerSecond, 1)} events/s (${o.messages} in ${r.seconds.toFixed(2)} s, CPU ${fmt.ms(r.cpuMsPerEvent)}/event); fresh: ${fmt.n(r.fresh.eventsPerSecond, 1)} events/s, CPU ${fmt.ms(r.fresh.cpuMsPerEvent)}/event`,
       );
@@ -99,6 +110,7 @@ run(async () => {
     fmt.n(eps, 1),
     `${r.seconds.toFixed(2)} s`,
     fmt.ms(r.cpuMsPerEvent),
+    r.emulatorCpuMsPerEvent === undefined ? '–' : fmt.ms(r.emulatorCpuMsPerEvent),
     Object.entries(r.outcomes ?? {})
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || '–',
@@ -117,13 +129,18 @@ emulator. Each consumer process is started fresh and first applies ${o.warmup} m
 its own), then ${o.messages} timed messages: the steady state, once V8 has compiled and optimized the hot code. ${
       o.rounds > 1
         ? `The round with the median events/s of ${o.rounds} rounds
-(alternating which consumer goes first), after an untimed run that warms the emulators' JVMs. `
+(alternating which consumer goes first). `
         : ''
     }Both consumers pull with the same flow control
 (32 messages in flight, one stream), each in its own process, topic and Firestore project.
 
+Before the rounds, ${fmt.n(jvmWarmup.items, 0)} untimed messages (baseline consumers) warm the emulators' JVMs until their CPU per
+message has settled (${fmt.ms(jvmWarmup.emulatorCpuMsPerItem)} in the last window). Earlier versions of this benchmark warmed them with
+500 messages only, so the emulators were still getting faster during the rounds. "Emulator CPU" is both emulators' CPU
+per timed event.
+
 ${table(
-  ['Consumer', 'Events/s', 'Wall time', 'Consumer CPU per event', 'Event outcomes'],
+  ['Consumer', 'Events/s', 'Wall time', 'Consumer CPU per event', 'Emulator CPU per event', 'Event outcomes'],
   [
     row(serviceLabel, service),
     row(baselineLabel, baseline),
@@ -140,7 +157,7 @@ includes what V8 spends compiling and optimizing): ratio ${fmt.ratio(freshRatio)
 warms up: the service has far more code to compile and optimize than the bare consumer.
 
 ${table(
-  ['Consumer, first messages of a fresh process', 'Events/s', 'Wall time', 'Consumer CPU per event', 'Event outcomes'],
+  ['Consumer, first messages of a fresh process', 'Events/s', 'Wall time', 'Consumer CPU per event', 'Emulator CPU per event', 'Event outcomes'],
   [row(serviceLabel, freshService), row(baselineLabel, freshBaseline)],
 )}
 
@@ -178,7 +195,7 @@ function activeMessages(fake, count) {
   return messages;
 }
 
-async function measure(contender, { build, fake, firestoreHost, pubsubHost, messages, warmup }) {
+async function measure(contender, { build, fake, firestoreHost, pubsubHost, emulatorCpu, messages, warmup }) {
   const project = projectId('bench-pipe');
   const pubsub = new PubSub({ projectId: project });
   const [topic] = await pubsub.createTopic('marketplace');
@@ -240,13 +257,16 @@ async function measure(contender, { build, fake, firestoreHost, pubsubHost, mess
 
   // Warm-up: JIT, connections, the emulators' first documents; timed as the fresh-process figures.
   const warmCpu0 = cpuMs(child.pid);
+  const warmEmulatorCpu0 = emulatorCpu();
   const tw0 = performance.now();
   await publish(messages.slice(0, warmup));
   const tw1 = await waitForCount(contender === 'ack-only' ? Math.floor(warmup / 50) * 50 : warmup, 300_000);
   const warmCpu = cpuMs(child.pid) - warmCpu0;
+  const warmEmulatorCpu = emulatorCpu() - warmEmulatorCpu0;
   await sleep(500);
 
   const cpu0 = cpuMs(child.pid);
+  const emulatorCpu0 = emulatorCpu();
   const t0 = performance.now();
   await publish(messages.slice(warmup));
   const t1 = await waitForCount(
@@ -254,6 +274,7 @@ async function measure(contender, { build, fake, firestoreHost, pubsubHost, mess
     600_000,
   );
   const cpu1 = cpuMs(child.pid);
+  const emulatorCpu1 = emulatorCpu();
   const n = messages.length - warmup;
 
   const outcomes = {};
@@ -270,7 +291,13 @@ async function measure(contender, { build, fake, firestoreHost, pubsubHost, mess
     seconds,
     eventsPerSecond: n / seconds,
     cpuMsPerEvent: (cpu1 - cpu0) / n,
+    emulatorCpuMsPerEvent: (emulatorCpu1 - emulatorCpu0) / n,
     outcomes,
-    fresh: { seconds: warmSeconds, eventsPerSecond: warmup / warmSeconds, cpuMsPerEvent: warmCpu / warmup },
+    fresh: {
+      seconds: warmSeconds,
+      eventsPerSecond: warmup / warmSeconds,
+      cpuMsPerEvent: warmCpu / warmup,
+      emulatorCpuMsPerEvent: warmEmulatorCpu / warmup,
+    },
   };
 }

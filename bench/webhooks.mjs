@@ -1,4 +1,4 @@
-// npm run bench:webhooks [-- --concurrency 16 --requests 4000 --warmup 3000 --rounds 3 --log-level info]
+// npm run bench:webhooks [-- --concurrency 16 --requests 4000 --warmup 3000 --rounds 5 --emulator-warmup 10000 --log-level info]
 //
 // Purchasely webhook throughput and latency: signed ACTIVATE requests (unique event ids, each for a
 // new subscription of a new user) sent by a closed-loop keep-alive load generator on node:http at a
@@ -9,7 +9,8 @@
 // Target (issue 9): service requests/s ≥ 0.8 × baseline requests/s, in steady state: each server
 // first serves `warmup` requests (V8 has optimized its hot code by then; a fresh service process is
 // still compiling NestJS, gRPC and Firestore code during its first ~2,000), reported on their own as
-// the fresh-process figures.
+// the fresh-process figures. Before any of this the Firestore emulator's JVM is warmed with at least
+// `emulator-warmup` untimed requests, until its CPU per request has settled (warmEmulators).
 import {
   fmt,
   load,
@@ -24,24 +25,43 @@ import {
   verdict,
   writeSection,
 } from './lib/common.mjs';
-import { cpuMs, startHttpContender } from './lib/contenders.mjs';
+import { cpuMs, emulatorCpuMs, startHttpContender, warmEmulators } from './lib/contenders.mjs';
 import { activateRequest } from './lib/purchasely.mjs';
 
 const TARGET = 0.8;
 
 run(async () => {
-  const o = options({ concurrency: 16, requests: 4000, warmup: 3000, rounds: 3, logLevel: 'info' });
+  const o = options({
+    concurrency: 16,
+    requests: 4000,
+    warmup: 3000,
+    rounds: 5,
+    emulatorWarmup: 10_000,
+    logLevel: 'info',
+  });
   const build = await privateBuild();
-  const { firestoreHost } = await emulators();
+  const { firestoreHost, pids } = await emulators();
+  const emulatorCpu = () => emulatorCpuMs(pids);
 
-  // The emulator is a JVM: warm it up once, untimed, so the first contender does not pay for its JIT.
+  // The emulator is a JVM: warm it up, untimed, until its JIT has settled (see warmEmulators).
+  let jvmWarmup;
   {
     const warmer = await startHttpContender('baseline', { build, firestoreHost });
-    await load({
-      url: warmer.url,
-      concurrency: o.concurrency,
-      total: 1000,
-      next: (i) => activateRequest('jvm-warmup', i),
+    let window = 0;
+    jvmWarmup = await warmEmulators({
+      pids,
+      min: o.emulatorWarmup,
+      max: 3 * o.emulatorWarmup,
+      step: async () => {
+        const w = window++;
+        const r = await load({
+          url: warmer.url,
+          concurrency: o.concurrency,
+          total: 1000,
+          next: (i) => activateRequest(`jvm-warmup${w}`, i),
+        });
+        return r.requests;
+      },
     });
     await warmer.child.stop();
   }
@@ -59,6 +79,7 @@ run(async () => {
       });
       const tag = `${name}${round}`;
       const warmCpu0 = cpuMs(contender.child.pid);
+      const warmEmu0 = emulatorCpu();
       const warm = await load({
         url: contender.url,
         concurrency: o.concurrency,
@@ -70,7 +91,9 @@ run(async () => {
           `${name}: warm-up failed: ${JSON.stringify(warm.statuses)} ${JSON.stringify(warm.errors)}\n${contender.child.output()}`,
         );
       const cpu0 = cpuMs(contender.child.pid);
+      const emu0 = emulatorCpu();
       warm.cpuMsPerRequest = (cpu0 - warmCpu0) / warm.requests;
+      warm.emulatorCpuMsPerRequest = (emu0 - warmEmu0) / warm.requests;
       fresh[name].push(warm);
       const r = await load({
         url: contender.url,
@@ -79,13 +102,14 @@ run(async () => {
         next: (i) => activateRequest(tag, i),
       });
       r.cpuMsPerRequest = (cpuMs(contender.child.pid) - cpu0) / r.requests;
+      r.emulatorCpuMsPerRequest = (emulatorCpu() - emu0) / r.requests;
       await contender.child.stop();
       if (r.ok !== r.requests)
         throw new Error(
           `${name}: ${r.requests - r.ok} requests failed: ${JSON.stringify(r.statuses)} ${JSON.stringify(r.errors)}`,
         );
       log(
-        `round ${round} ${name}: ${fmt.n(r.rps, 1)} req/s, p50 ${fmt.ms(r.p50)}, p99 ${fmt.ms(r.p99)}, CPU ${fmt.ms(r.cpuMsPerRequest)}/request`,
+        `round ${round} ${name}: ${fmt.n(r.rps, 1)} req/s, p50 ${fmt.ms(r.p50)}, p99 ${fmt.ms(r.p99)}, CPU ${fmt.ms(r.cpuMsPerRequest)}/request, emulator CPU ${fmt.ms(r.emulatorCpuMsPerRequest)}/request`,
       );
       results[name].push(r);
     }
@@ -111,6 +135,7 @@ run(async () => {
     fmt.ms(r.p99),
     fmt.ms(r.max),
     fmt.ms(r.cpuMsPerRequest),
+    r.emulatorCpuMsPerRequest === undefined ? '–' : fmt.ms(r.emulatorCpuMsPerRequest),
     `${r.ok}/${r.requests}`,
   ];
   const unflagged = pick('unflagged');
@@ -125,7 +150,7 @@ run(async () => {
   const baselineLabel = 'baseline (bare `node:http` + same verification + the same ledger transaction)';
   await report(
     o,
-    { ratio, unflaggedRatio: unflagged.rps / baseline.rps, freshRatio },
+    { ratio, unflaggedRatio: unflagged.rps / baseline.rps, freshRatio, jvmWarmup },
     build.flags,
     [
       row(serviceLabel, service),
@@ -136,7 +161,7 @@ run(async () => {
   );
 });
 
-function report(o, { ratio, unflaggedRatio, freshRatio }, flags, rows, freshRows) {
+function report(o, { ratio, unflaggedRatio, freshRatio, jvmWarmup }, flags, rows, freshRows) {
   return writeSection(
     'webhooks',
     `## Webhooks (Purchasely)
@@ -147,23 +172,28 @@ ${provenance('bench:webhooks')}
 with a unique \`event_id\` for a new subscription of a new user, so every request commits a ledger transaction.
 Closed loop, ${o.concurrency} keep-alive connections. Each server process is started fresh, serves ${o.warmup} requests (its
 warm-up, reported below on its own), then ${o.requests} timed requests: the steady state, once V8 has compiled and optimized
-the hot code${o.rounds > 1 ? `; the round with the median requests/s of ${o.rounds} rounds (alternating which server goes first)` : ''}, after 1,000 untimed requests that warm the emulator's JVM.
+the hot code${o.rounds > 1 ? `; the round with the median requests/s of ${o.rounds} rounds (alternating which server goes first)` : ''}.
 Latency is from writing the request to the end of the response, at the load generator.
 
-${table(['Endpoint', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per request', '200s'], rows)}
+Before the rounds, ${fmt.n(jvmWarmup.items, 0)} untimed requests warm the Firestore emulator's JVM until its CPU per request has settled
+(${fmt.ms(jvmWarmup.emulatorCpuMsPerItem)} in the last window of 1,000; its first ledger transactions cost it about 10 ms each). Earlier
+versions of this benchmark warmed it with 1,000 requests only, so the emulator was still getting faster during the
+rounds and whichever server ran first paid for it. "Emulator CPU" is the Firestore emulator's CPU per timed request.
+
+${table(['Endpoint', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per request', 'Emulator CPU per request', '200s'], rows)}
 
 Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Without the container's heap flags
 (${flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the old-space cap costs in garbage collection; "Memory" has the heap settings).
 
 A fresh process, over its first ${o.warmup} requests (the warm-up of the same rounds; server CPU includes what V8 spends
 compiling and optimizing): ratio ${fmt.ratio(freshRatio)}. This is what a new Cloud Run instance gives while it warms up:
-the service has far more code to compile and optimize (NestJS, Express, zod, the Google clients) than the bare handler.
+the service has far more code to compile and optimize (NestJS, Fastify, zod, the Google clients) than the bare handler.
 
-${table(['Endpoint, first requests of a fresh process', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per request', '200s'], freshRows)}
+${table(['Endpoint, first requests of a fresh process', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per request', 'Emulator CPU per request', '200s'], freshRows)}
 
 Both run the same ledger transaction (read the event, entitlement and access documents; write the event record, the
 entitlement, its history entry, the access summary and the outbox entry), as the issue asks. On top of it the service
-runs NestJS on Express (routing, body parsing with the raw body kept, the error filter), schema validation (zod), the
+runs NestJS on Fastify (routing, body parsing with the raw body kept, the error filter), schema validation (zod), the
 product catalog and the ledger planner, and logs one line per event; its log level here is
 \`${o.logLevel}\` (production default: \`info\`). Both servers, the Firestore emulator (a JVM) and the load generator share
 the machine's two cores, so the service's extra CPU per request (and the emulator work of its extra writes) turns

@@ -12,7 +12,8 @@
 //
 // The input is tsc's output (dist/src/server.js), not the TypeScript sources: NestJS's dependency
 // injection needs the decorator metadata tsc emits (esbuild does not emit it). The packages left
-// external are NestJS's optional peers (microservices, websockets, validation): Nest probes them in a
+// external are NestJS's optional peers (microservices, websockets, validation, the Express adapter and
+// Fastify plugins the service does not register): Nest probes them in a
 // try/catch when a feature asks for them, and this service uses none of them. Whitespace and comments
 // are left out (names are kept). What the code loads
 // with `await import()` (the Pub/Sub client, which only pulling or publishing instances need) stays
@@ -35,6 +36,7 @@ const OPTIONAL_PEERS = [
   '@nestjs/websockets',
   '@nestjs/websockets/*',
   '@nestjs/platform-socket.io',
+  '@nestjs/platform-express',
   '@fastify/static',
   '@fastify/multipart',
   '@fastify/view',
