@@ -11,6 +11,8 @@ export interface InboundEvent {
   transport: { kind: TransportKind; id?: string };
   /** The raw payload as received (the ledger caps its size), for audit and replay. */
   raw?: string;
+  /** Cloud Trace resource of the request that brought it (`projects/P/traces/T`): on log lines, never stored. */
+  trace?: string;
 }
 
 /** Largest raw payload kept in an event record; larger payloads are cut and flagged. */

@@ -21,8 +21,7 @@ export class Ledger {
   async apply(change: EntitlementChange, event: InboundEvent): Promise<LedgerResult> {
     const result = await this.store.applyChange(change, event, this.clock.now());
     this.logger.info('entitlement change', {
-      source: change.source,
-      eventKey: event.eventKey,
+      ...deliveryFields(event),
       eventType: event.eventType,
       outcome: result.outcome,
       entitlementId: result.entitlementId,
@@ -40,12 +39,19 @@ export class Ledger {
     const result = await this.store.recordEvent(event, outcome, reason, this.clock.now());
     const log = outcome === 'ignored' ? this.logger.info.bind(this.logger) : this.logger.warning.bind(this.logger);
     log('inbound event recorded', {
-      source: event.source,
-      eventKey: event.eventKey,
+      ...deliveryFields(event),
       eventType: event.eventType,
       outcome: result.outcome,
       reason,
     });
     return result;
   }
+}
+
+/** What every ledger log line says about the delivery: source, event key, Pub/Sub message id, trace. */
+function deliveryFields(event: InboundEvent): Record<string, unknown> {
+  const fields: Record<string, unknown> = { source: event.source, eventKey: event.eventKey };
+  if (event.transport.kind.startsWith('pubsub') && event.transport.id) fields.messageId = event.transport.id;
+  if (event.trace) fields.trace = event.trace;
+  return fields;
 }

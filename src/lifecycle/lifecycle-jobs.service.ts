@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { AppLogger } from '../common/logging/app-logger.js';
-import { withLogContext } from '../common/logging/log-context.js';
 import { Clock } from '../entitlements/clock.js';
 import { ExpiringNotices, type ExpiringNoticesReport } from './expiring-notices.service.js';
 import { ExpirySweep, type ExpirySweepReport } from './expiry-sweep.service.js';
@@ -80,15 +79,14 @@ export class LifecycleJobs {
       .filter((p): p is Promise<never> => p !== null);
   }
 
-  private withRun<T>(job: string, work: (runId: string) => Promise<T>): Promise<T> {
+  /** Runs one job under a new run id; every log line of the run carries it (`runId`). */
+  private async withRun<T>(job: string, work: (runId: string) => Promise<T>): Promise<T> {
     const runId = newRunId(job, this.clock.now());
-    return withLogContext({ eventKey: runId }, async () => {
-      try {
-        return await work(runId);
-      } catch (error) {
-        this.logger.failure('lifecycle job failed', { job, runId, error });
-        throw error;
-      }
-    });
+    try {
+      return await work(runId);
+    } catch (error) {
+      this.logger.failure('lifecycle job failed', { job, runId, error });
+      throw error;
+    }
   }
 }

@@ -7,7 +7,7 @@ import { hmacSha256Hex } from '../../src/common/security/hmac.js';
 import { EntitlementStore } from '../../src/entitlements/entitlement-store.js';
 import { eventDocumentId } from '../../src/infrastructure/firestore/collections.js';
 import { accessInvariantViolations } from '../support/invariants.js';
-import { startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
+import { memoryLogger, startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
 
 /**
  * The Purchasely webhook end to end: real HTTP into the real bootstrap(), the real ledger on the
@@ -45,9 +45,14 @@ describe('POST /webhooks/purchasely', () => {
   let running: RunningApp;
   let store: EntitlementStore;
   let db: Firestore;
+  const logs = memoryLogger('info');
 
   beforeAll(async () => {
-    running = await startApp({ config: testConfig({ PURCHASELY_SECRETS: `${OLD_SECRET},${NEW_SECRET}` }), clock });
+    running = await startApp({
+      config: testConfig({ PURCHASELY_SECRETS: `${OLD_SECRET},${NEW_SECRET}` }),
+      clock,
+      logger: logs.logger,
+    });
     store = running.app.get(EntitlementStore);
     db = running.app.get(Firestore);
   });
@@ -106,6 +111,23 @@ describe('POST /webhooks/purchasely', () => {
   async function accessIds(subjectKey: string): Promise<string[]> {
     return Object.keys((await store.getAccess(subjectKey))?.entitlements ?? {});
   }
+
+  it('should put the request trace on the ledger log line (Cloud Logging field), not in the record', async () => {
+    const payload = activate('subs_traced', 'u-traced');
+    const traceId = '105445aa7843bc8bf206b12000100000';
+    const reply = await send(payload, { headers: { 'x-cloud-trace-context': `${traceId}/1;o=1` } });
+    expect(reply.status).toBe(200);
+    const line = logs.lines().find((l) => l.message === 'entitlement change' && l.eventKey === payload.event_id);
+    expect(line).toMatchObject({
+      severity: 'INFO',
+      source: 'purchasely',
+      outcome: 'applied',
+      entitlementId: 'purchasely:subs_traced',
+      'logging.googleapis.com/trace': `projects/${running.config.env.GOOGLE_CLOUD_PROJECT}/traces/${traceId}`,
+    });
+    expect(line).not.toHaveProperty('trace');
+    expect(await eventRecord(payload.event_id as string)).not.toHaveProperty('trace');
+  });
 
   it('should grant on ACTIVATE: entitlement, access summary and event record', async () => {
     const payload = activate('subs_grant', 'u-grant');

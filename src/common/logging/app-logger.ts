@@ -1,6 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import { currentLogContext } from './log-context.js';
 import { redact } from './redact.js';
 
 const SEVERITY: Record<string, string> = {
@@ -14,9 +13,12 @@ const SEVERITY: Record<string, string> = {
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Cloud Logging's field for the trace a line belongs to; callers pass it as `trace`. */
+const TRACE_FIELD = 'logging.googleapis.com/trace';
+
 /**
- * JSON lines in Cloud Logging's structured shape: `severity`, `message`,
- * `logging.googleapis.com/trace`, plus the delivery's message or event id. Secrets are
+ * JSON lines in Cloud Logging's structured shape: `severity`, `message`, and the caller's fields;
+ * a `trace` field (see trace.ts) is written as `logging.googleapis.com/trace`. Secrets are
  * redacted by field name. Also Nest's logger, so framework lines share the format.
  */
 export class AppLogger implements LoggerService {
@@ -31,13 +33,12 @@ export class AppLogger implements LoggerService {
         timestamp: pino.stdTimeFunctions.isoTime,
         formatters: {
           level: (label) => ({ severity: SEVERITY[label] ?? 'DEFAULT' }),
-          log: (object) => redact(object) as Record<string, unknown>,
-        },
-        mixin: () => {
-          const ctx = currentLogContext();
-          if (!ctx) return {};
-          const { trace, ...rest } = ctx;
-          return trace ? { 'logging.googleapis.com/trace': trace, ...rest } : rest;
+          log: (object) => {
+            const fields = redact(object) as Record<string, unknown>;
+            if (!('trace' in fields)) return fields;
+            const { trace, ...rest } = fields;
+            return trace === undefined ? rest : { [TRACE_FIELD]: trace, ...rest };
+          },
         },
       },
       // Synchronous stdout: the last lines before an exit (SIGTERM on Cloud Run) must not be lost in a buffer.

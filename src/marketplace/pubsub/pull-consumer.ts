@@ -2,7 +2,6 @@ import type { Message, Subscription } from '@google-cloud/pubsub';
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
-import { withLogContext } from '../../common/logging/log-context.js';
 import { isTransient } from '../../common/errors/app-error.js';
 import { loadPubSub } from '../../infrastructure/pubsub/load-pubsub.js';
 import { MarketplaceEvents } from '../marketplace-events.service.js';
@@ -126,24 +125,24 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async onMessage(message: Message): Promise<void> {
     if (this.draining) return message.nack();
-    await withLogContext({ messageId: message.id, source: 'gcp' }, async () => {
-      try {
-        const result = await this.events.handle({
-          data: message.data,
-          messageId: message.id,
-          transport: 'pubsub-pull',
-        });
-        if (result.outcome === 'retry') message.nack();
-        else message.ack();
-      } catch (error) {
-        // Transient (Firestore or the Procurement API unavailable): redeliver. Anything else is a
-        // bug; nack too, so nothing is lost, and the dead-letter topic catches a poison message.
-        this.logger[isTransient(error) ? 'warning' : 'failure']('message nacked', {
-          error,
-          deliveryAttempt: message.deliveryAttempt,
-        });
-        message.nack();
-      }
-    });
+    try {
+      const result = await this.events.handle({
+        data: message.data,
+        messageId: message.id,
+        transport: 'pubsub-pull',
+      });
+      if (result.outcome === 'retry') message.nack();
+      else message.ack();
+    } catch (error) {
+      // Transient (Firestore or the Procurement API unavailable): redeliver. Anything else is a
+      // bug; nack too, so nothing is lost, and the dead-letter topic catches a poison message.
+      this.logger[isTransient(error) ? 'warning' : 'failure']('message nacked', {
+        source: 'gcp',
+        messageId: message.id,
+        error,
+        deliveryAttempt: message.deliveryAttempt,
+      });
+      message.nack();
+    }
   }
 }

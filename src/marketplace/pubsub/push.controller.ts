@@ -1,7 +1,6 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { TransientError } from '../../common/errors/app-error.js';
-import { withLogContext } from '../../common/logging/log-context.js';
 import { parseBody } from '../../webhooks/common/zod-body.js';
 import { MarketplaceEvents } from '../marketplace-events.service.js';
 import { PushAuthGuard } from './push-auth.guard.js';
@@ -35,16 +34,14 @@ export class PushController {
     const envelope = parseBody(pushEnvelope, body);
     const messageId = envelope.message.messageId ?? envelope.message.message_id ?? 'unknown';
     const encoded = envelope.message.data ?? '';
-    const result = await withLogContext({ messageId, source: 'gcp' }, () => {
-      // Buffer.from(…, 'base64') skips bad characters silently: check first, so bad input is recorded as such.
-      if (!BASE64.test(encoded) || encoded.length % 4 !== 0) {
-        return this.events.recordMalformed(
-          { messageId, transport: 'pubsub-push', raw: encoded },
-          'message data is not valid base64',
-        );
-      }
-      return this.events.handle({ data: Buffer.from(encoded, 'base64'), messageId, transport: 'pubsub-push' });
-    });
+    // Buffer.from(…, 'base64') skips bad characters silently: check first, so bad input is recorded as such.
+    const result =
+      !BASE64.test(encoded) || encoded.length % 4 !== 0
+        ? await this.events.recordMalformed(
+            { messageId, transport: 'pubsub-push', raw: encoded },
+            'message data is not valid base64',
+          )
+        : await this.events.handle({ data: Buffer.from(encoded, 'base64'), messageId, transport: 'pubsub-push' });
     if (result.outcome === 'retry') throw new TransientError('message not handled; retry');
   }
 }

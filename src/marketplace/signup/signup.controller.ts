@@ -1,6 +1,5 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { HttpReply } from '../../common/http.js';
-import { withLogContext } from '../../common/logging/log-context.js';
 import { parseBody } from '../../webhooks/common/zod-body.js';
 import { LinkAuthGuard, type LinkRequest } from './link-auth.guard.js';
 import { linkRequest, signupForm } from './signup.schema.js';
@@ -18,12 +17,9 @@ export class SignupController {
   @Post('signup')
   async signUp(@Body() body: unknown, @Res() reply: HttpReply): Promise<void> {
     const form = parseBody(signupForm, body ?? {});
-    const { redirectTo } = await withLogContext({ source: 'gcp' }, () => this.signup.signUp(form[SIGNUP_TOKEN_FIELD]));
+    const { redirectTo } = await this.signup.signUp(form[SIGNUP_TOKEN_FIELD]);
     // The link token is in the URL: never cached, never sent on as a Referer from this response.
-    await reply
-      .header('Cache-Control', 'no-store')
-      .header('Referrer-Policy', 'no-referrer')
-      .redirect(redirectTo, 303);
+    await reply.header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer').redirect(redirectTo, 303);
   }
 
   @Post('link')
@@ -31,8 +27,6 @@ export class SignupController {
   @UseGuards(LinkAuthGuard)
   link(@Body() body: unknown, @Req() request: LinkRequest): Promise<LinkResult> {
     const { linkToken, userId } = parseBody(linkRequest, body);
-    return withLogContext({ source: 'gcp' }, () =>
-      this.signup.link(linkToken, userId, request.linkCaller ?? 'unknown'),
-    );
+    return this.signup.link(linkToken, userId, request.linkCaller ?? 'unknown');
   }
 }

@@ -3,7 +3,6 @@ import { Controller, Headers, HttpCode, Param, Post, Req } from '@nestjs/common'
 import { AppError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import type { HttpRequest } from '../../common/http.js';
-import { withLogContext } from '../../common/logging/log-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
@@ -91,9 +90,7 @@ export class EasyCartController {
       throw error;
     }
     const event = this.inbound(result.eventKey, result.eventType, raw);
-    const intake = await withLogContext({ source: 'easycart', eventKey: result.eventKey }, () =>
-      this.intake.accept(event, result.mapped),
-    );
+    const intake = await this.intake.accept(event, result.mapped);
     return {
       outcome: intake.outcome,
       eventKey: result.eventKey,

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
-import { withLogContext } from '../../common/logging/log-context.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
@@ -82,9 +81,7 @@ export class GetCourseController {
       throw error;
     }
     const event = inbound(result.eventKey, result.eventType, raw);
-    const intake = await withLogContext({ source: 'getcourse', eventKey: result.eventKey }, () =>
-      this.intake.accept(event, result.mapped),
-    );
+    const intake = await this.intake.accept(event, result.mapped);
     return {
       outcome: intake.outcome,
       eventKey: result.eventKey,

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { header, type HttpRequest } from '../../common/http.js';
-import { traceFromHeader } from '../../common/logging/log-context.js';
+import { traceFromHeader } from '../../common/logging/trace.js';
 import { AppConfig } from '../../config/app-config.js';
 import { PURCHASELY_HEADERS } from './purchasely.signature.js';
 import { PurchaselyWebhook, type PurchaselyAck } from './purchasely.webhook.js';

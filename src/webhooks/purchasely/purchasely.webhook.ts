@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
-import { withLogContext } from '../../common/logging/log-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
@@ -52,11 +51,7 @@ export class PurchaselyWebhook {
     private readonly logger: AppLogger,
   ) {}
 
-  handle(delivery: PurchaselyDelivery): Promise<PurchaselyAck> {
-    return withLogContext({ source: 'purchasely', trace: delivery.trace }, () => this.process(delivery));
-  }
-
-  private async process(delivery: PurchaselyDelivery): Promise<PurchaselyAck> {
+  async handle(delivery: PurchaselyDelivery): Promise<PurchaselyAck> {
     const secrets = this.config.env.PURCHASELY_SECRETS ?? [];
     if (!secrets.length) {
       // 503, not 404: Purchasely keeps retrying (up to ~20 days) instead of dropping the event.
@@ -83,29 +78,35 @@ export class PurchaselyWebhook {
         allowDeprecated: this.config.env.PURCHASELY_ALLOW_DEPRECATED_SIGNATURES,
       },
     );
+    const { trace } = delivery;
     if (!verdict.ok) {
-      await this.recordUnverified(json, raw, verdict.reason);
+      await this.recordUnverified(json, raw, verdict.reason, trace);
       throw new AppError('unauthenticated', `Purchasely signature rejected: ${verdict.reason}`);
     }
     if (verdict.scheme !== 'timestamp-body') {
-      this.logger.warning('Purchasely request accepted with a deprecated signature scheme', { scheme: verdict.scheme });
+      this.logger.warning('Purchasely request accepted with a deprecated signature scheme', {
+        source: 'purchasely',
+        scheme: verdict.scheme,
+        trace,
+      });
     }
 
-    const payload = await this.validate(json, raw);
+    const payload = await this.validate(json, raw, trace);
     const eventKey = purchaselyEventKey(payload, raw);
-    return withLogContext({ eventKey }, async () => {
-      const mapped = mapPurchaselyEvent(payload, eventKey, {
-        resolve: (product, plan) => this.catalog.resolve('purchasely', product, plan),
-        sandbox: this.config.policy.webhooks.purchasely.sandbox,
-      });
-      const { outcome, results } = await this.intake.accept(this.inbound(eventKey, payload.event_name, raw), mapped);
-      const first = results[0];
-      return { outcome, eventKey, entitlementId: first?.entitlementId, reason: first?.reason };
+    const mapped = mapPurchaselyEvent(payload, eventKey, {
+      resolve: (product, plan) => this.catalog.resolve('purchasely', product, plan),
+      sandbox: this.config.policy.webhooks.purchasely.sandbox,
     });
+    const { outcome, results } = await this.intake.accept(
+      this.inbound(eventKey, payload.event_name, raw, trace),
+      mapped,
+    );
+    const first = results[0];
+    return { outcome, eventKey, entitlementId: first?.entitlementId, reason: first?.reason };
   }
 
   /** Schema check of a verified body; a refusal is recorded `invalid` (replayable) before the 400. */
-  private async validate(json: unknown, raw: string): Promise<PurchaselyEvent> {
+  private async validate(json: unknown, raw: string, trace: string | undefined): Promise<PurchaselyEvent> {
     try {
       if (json === undefined) {
         throw new AppError('validation_failed', 'Invalid payload: (body): not JSON', {
@@ -116,7 +117,7 @@ export class PurchaselyWebhook {
     } catch (error) {
       const { eventId, eventName } = looseFields(json);
       await this.intake.reject(
-        this.inbound(eventId ?? rawBodyKey(raw), eventName ?? UNKNOWN_EVENT, raw),
+        this.inbound(eventId ?? rawBodyKey(raw), eventName ?? UNKNOWN_EVENT, raw, trace),
         (error as Error).message,
       );
       throw error;
@@ -127,24 +128,34 @@ export class PurchaselyWebhook {
    * A request that failed verification is recorded (raw, with the reason) when it names an
    * event, under its own key. Best effort: the 401 is the answer whatever the store says.
    */
-  private async recordUnverified(json: unknown, raw: string, reason: string): Promise<void> {
+  private async recordUnverified(json: unknown, raw: string, reason: string, trace?: string): Promise<void> {
     const { eventId, eventName } = looseFields(json);
     if (!eventId) {
-      this.logger.info('unverified Purchasely request not recorded: no event_id', { reason });
+      this.logger.info('unverified Purchasely request not recorded: no event_id', {
+        source: 'purchasely',
+        reason,
+        trace,
+      });
       return;
     }
+    const eventKey = `${UNVERIFIED_PREFIX}${eventId}`;
     try {
       await this.intake.reject(
-        this.inbound(`${UNVERIFIED_PREFIX}${eventId}`, eventName ?? UNKNOWN_EVENT, raw),
+        this.inbound(eventKey, eventName ?? UNKNOWN_EVENT, raw, trace),
         `signature rejected: ${reason}`,
       );
     } catch (error) {
-      this.logger.warning('could not record an unverified Purchasely request', { error });
+      this.logger.warning('could not record an unverified Purchasely request', {
+        source: 'purchasely',
+        eventKey,
+        error,
+        trace,
+      });
     }
   }
 
-  private inbound(eventKey: string, eventType: string, raw: string): InboundEvent {
-    return { source: 'purchasely', eventKey, eventType, transport: { kind: 'webhook', id: eventKey }, raw };
+  private inbound(eventKey: string, eventType: string, raw: string, trace: string | undefined): InboundEvent {
+    return { source: 'purchasely', eventKey, eventType, transport: { kind: 'webhook', id: eventKey }, raw, trace };
   }
 }
 
