@@ -157,7 +157,14 @@ includes what V8 spends compiling and optimizing): ratio ${fmt.ratio(freshRatio)
 warms up: the service has far more code to compile and optimize than the bare consumer.
 
 ${table(
-  ['Consumer, first messages of a fresh process', 'Events/s', 'Wall time', 'Consumer CPU per event', 'Emulator CPU per event', 'Event outcomes'],
+  [
+    'Consumer, first messages of a fresh process',
+    'Events/s',
+    'Wall time',
+    'Consumer CPU per event',
+    'Emulator CPU per event',
+    'Event outcomes',
+  ],
   [row(serviceLabel, freshService), row(baselineLabel, freshBaseline)],
 )}
 
