@@ -3,7 +3,9 @@
 // control as src/marketplace/pubsub/pull-consumer.ts), the same Procurement GET on the fake with
 // plain fetch, and the same Firestore transaction as the service's ledger: read the event,
 // entitlement, account and access documents, then create the event record, set the entitlement,
-// write its history entry, set the access summary and create the outbox entry. Ack after commit.
+// write its history entry, set the access summary and create the outbox entry, each with the same
+// fields and values as the service writes for an ENTITLEMENT_ACTIVE (until the fourth session it
+// wrote cut-down documents, about half the fields). Ack after commit.
 //
 // Env: GOOGLE_CLOUD_PROJECT, MARKETPLACE_SUBSCRIPTION, MARKETPLACE_PROVIDER_ID, PROCUREMENT_ROOT_URL,
 // PROCUREMENT_STATIC_TOKEN, FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST. Prints "ready" once pulling.
@@ -28,6 +30,7 @@ const STATUS = {
   ENTITLEMENT_SUSPENDED: 'suspended',
 };
 const GRANTS = new Set(['active', 'pending_plan_change', 'pending_cancellation']);
+const RETENTION_MS = 90 * 86_400_000; // the service's EVENT_RETENTION_DAYS default
 
 const db = new Firestore({ projectId: project, ignoreUndefinedProperties: true });
 const pubsub = new PubSub({ projectId: project });
@@ -52,54 +55,124 @@ async function handle(message) {
   const entitlementRef = db.collection('entitlements').doc(`gcp:${id}`);
   const accessRef = db.collection('access').doc(subjectKey);
   const accountRef = db.collection('accounts').doc(accountId);
+  const entitlementId = `gcp:${id}`;
+  const docId = `gcp:${data.eventId}`;
+  const raw = message.data.toString('utf8');
+  const date = (v) => (v ? new Date(v) : null);
   await db.runTransaction(async (tx) => {
     const [event, entitlement, , access] = await tx.getAll(eventRef, entitlementRef, accountRef, accessRef);
     if (event.exists) return;
     const updateTime = new Date(e.updateTime);
     if (entitlement.exists && entitlement.get('sourceUpdatedAt').toDate() > updateTime) return;
     const active = GRANTS.has(status);
+    // The same documents, field for field, as the service writes for this event (docs/firestore.md).
     tx.create(eventRef, {
       source: 'gcp',
       eventKey: data.eventId,
       eventType: data.eventType,
+      transport: { kind: 'pubsub-pull', id: message.id },
       outcome: 'applied',
-      entitlementId: `gcp:${id}`,
-      raw: message.data.toString('utf8'),
+      reason: null,
+      entitlementId,
+      raw,
+      rawTruncated: false,
+      updatedAt: now,
+      expireAt: new Date(now.getTime() + RETENTION_MS),
       receivedAt: now,
+      attempts: 1,
     });
-    const version = (entitlement.exists ? entitlement.get('version') : 0) + 1;
-    const state = { status, plan: e.plan ?? null, product: 'demo', active };
-    tx.set(entitlementRef.collection('history').doc(`gcp:${data.eventId}`), {
+    const existing = entitlement.exists ? entitlement.data() : null;
+    const version = (existing?.version ?? 0) + 1;
+    const after = { status, active, product: 'demo', plan: e.plan ?? null, validFrom: null, validUntil: null };
+    const before = existing
+      ? {
+          status: existing.status,
+          active: existing.active,
+          product: existing.product,
+          plan: existing.plan,
+          validFrom: existing.validFrom ?? null,
+          validUntil: existing.validUntil ?? null,
+        }
+      : null;
+    tx.set(entitlementRef.collection('history').doc(docId), {
       eventKey: data.eventId,
-      version,
-      before: entitlement.exists ? { status: entitlement.get('status'), plan: entitlement.get('plan') } : null,
-      after: state,
+      eventType: data.eventType,
+      source: 'gcp',
+      actor: { type: 'provider', id: 'gcp-marketplace' },
       at: now,
+      sourceTime: updateTime,
+      before,
+      after,
+      subjectMoved: false,
     });
-    tx.create(db.collection('outbox').doc(`gcp:${data.eventId}`), {
-      event: { type: 'entitlement.changed', entitlementId: `gcp:${id}`, entitlementVersion: version, state },
-      orderingKey: `gcp:${id}`,
+    tx.create(db.collection('outbox').doc(docId), {
+      event: {
+        schemaVersion: 1,
+        type: 'entitlement.changed',
+        id: docId,
+        entitlementId,
+        source: 'gcp',
+        entitlementVersion: version,
+        state: { ...after, subjectKey },
+        previous: before ? { ...before, subjectKey } : null,
+        sourceEvent: { source: 'gcp', key: data.eventId, type: data.eventType },
+        occurredAt: now,
+      },
+      orderingKey: entitlementId,
       createdAt: now,
       publishedAt: null,
       attempts: 0,
     });
     tx.set(entitlementRef, {
-      id: `gcp:${id}`,
+      id: entitlementId,
       source: 'gcp',
       externalId: id,
       subject: { key: subjectKey, accountId },
       product: 'demo',
       plan: e.plan ?? null,
+      providerProduct: e.productExternalName || e.product,
+      providerPlan: e.plan ?? null,
+      pendingPlan: null,
       status,
       active,
       providerState: e.state,
+      validFrom: null,
+      validUntil: null,
+      periodEnd: null,
       sourceUpdatedAt: updateTime,
       version,
+      createdAt: existing?.createdAt ?? now,
       updatedAt: now,
+      lastEvent: { key: data.eventId, type: data.eventType, at: now },
+      details: {
+        marketplace: {
+          accountId,
+          orderId: e.orderId ?? null,
+          offer: e.offer ?? null,
+          offerEndTime: date(e.offerEndTime),
+          subscriptionEndTime: date(e.subscriptionEndTime),
+          newOfferStartTime: date(e.newOfferStartTime),
+          usageReportingId: e.usageReportingId ?? null,
+          quoteExternalName: e.quoteExternalName ?? null,
+          cancellationReason: e.cancellationReason ?? null,
+          approval: null,
+          planChangeApproval: null,
+          updateTime: e.updateTime ?? null,
+        },
+      },
+      erasedAt: null,
     });
     const entries = access.exists ? { ...access.get('entitlements') } : {};
-    if (active) entries[`gcp:${id}`] = { source: 'gcp', product: 'demo', plan: e.plan ?? null, status };
-    else delete entries[`gcp:${id}`];
+    if (active)
+      entries[entitlementId] = {
+        source: 'gcp',
+        product: 'demo',
+        plan: e.plan ?? null,
+        status,
+        validFrom: null,
+        validUntil: null,
+      };
+    else delete entries[entitlementId];
     tx.set(accessRef, {
       subjectKey,
       entitlements: entries,

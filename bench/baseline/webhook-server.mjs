@@ -3,7 +3,10 @@
 // x-purchasely-request-signature = hex HMAC-SHA256(secret, x-purchasely-timestamp + body) in
 // constant time within a 300 s window, parse the JSON, then the same Firestore transaction as the
 // service's ledger: read the event, entitlement and access documents, create the event record, set
-// the entitlement, write its history entry, set the access summary and create the outbox entry.
+// the entitlement, write its history entry, set the access summary and create the outbox entry,
+// each with the same fields and values as the service writes for a PRODUCTION ACTIVATE of PREMIUM
+// (mapped to product `demo`, as config/products.yaml does). Until the fourth session it wrote
+// cut-down documents (about half the fields), i.e. less Firestore work than the service.
 // 200 with the outcome, 401 on a bad signature, 400 on a bad body.
 //
 // Env: PORT, PURCHASELY_SECRET, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
@@ -26,39 +29,85 @@ function verify(req, raw) {
   return timingSafeEqual(Buffer.from(signature, 'hex'), expected);
 }
 
+const RETENTION_MS = 90 * 86_400_000; // the service's EVENT_RETENTION_DAYS default
+
+/** A Purchasely timestamp in ms (a number) as a Date, or null. */
+const at = (ms) => (typeof ms === 'number' ? new Date(ms) : null);
+
 async function apply(event, raw) {
   const id = `purchasely:${event.purchasely_subscription_id}`;
   const subjectKey = `user:${event.user_id}`;
-  const eventRef = db.collection('events').doc(`purchasely:${event.event_id}`);
+  const docId = `purchasely:${event.event_id}`;
+  const eventRef = db.collection('events').doc(docId);
   const entitlementRef = db.collection('entitlements').doc(id);
   const accessRef = db.collection('access').doc(subjectKey);
   const now = new Date();
-  const validUntil = new Date(event.effective_next_renewal_at_ms ?? event.next_renewal_at_ms);
+  const validUntil = at(event.effective_next_renewal_at_ms ?? event.next_renewal_at_ms);
+  const sourceTime = new Date(event.event_created_at_ms);
   return db.runTransaction(async (tx) => {
     const [prior, entitlement, access] = await tx.getAll(eventRef, entitlementRef, accessRef);
     if (prior.exists) return 'duplicate';
-    const sourceTime = new Date(event.event_created_at_ms);
     if (entitlement.exists && entitlement.get('sourceUpdatedAt').toDate() > sourceTime) return 'stale';
+    // The same five documents, field for field, as the service writes for this event (docs/firestore.md).
     tx.create(eventRef, {
       source: 'purchasely',
       eventKey: event.event_id,
       eventType: event.event_name,
+      transport: { kind: 'webhook', id: event.event_id },
       outcome: 'applied',
+      reason: null,
       entitlementId: id,
       raw,
+      rawTruncated: false,
+      updatedAt: now,
+      expireAt: new Date(now.getTime() + RETENTION_MS),
       receivedAt: now,
+      attempts: 1,
     });
-    const version = (entitlement.exists ? entitlement.get('version') : 0) + 1;
-    const state = { status: 'active', plan: event.plan ?? null, product: 'demo', active: true, validUntil };
-    tx.set(entitlementRef.collection('history').doc(`purchasely:${event.event_id}`), {
+    const existing = entitlement.exists ? entitlement.data() : null;
+    const version = (existing?.version ?? 0) + 1;
+    const after = {
+      status: 'active',
+      active: true,
+      product: 'demo',
+      plan: event.plan ?? null,
+      validFrom: null,
+      validUntil,
+    };
+    const before = existing
+      ? {
+          status: existing.status,
+          active: existing.active,
+          product: existing.product,
+          plan: existing.plan,
+          validFrom: existing.validFrom ?? null,
+          validUntil: existing.validUntil ?? null,
+        }
+      : null;
+    tx.set(entitlementRef.collection('history').doc(docId), {
       eventKey: event.event_id,
-      version,
-      before: entitlement.exists ? { status: entitlement.get('status'), plan: entitlement.get('plan') } : null,
-      after: state,
+      eventType: event.event_name,
+      source: 'purchasely',
+      actor: { type: 'provider', id: 'purchasely' },
       at: now,
+      sourceTime,
+      before,
+      after,
+      subjectMoved: false,
     });
-    tx.create(db.collection('outbox').doc(`purchasely:${event.event_id}`), {
-      event: { type: 'entitlement.changed', entitlementId: id, entitlementVersion: version, state },
+    tx.create(db.collection('outbox').doc(docId), {
+      event: {
+        schemaVersion: 1,
+        type: 'entitlement.changed',
+        id: docId,
+        entitlementId: id,
+        source: 'purchasely',
+        entitlementVersion: version,
+        state: { ...after, subjectKey },
+        previous: before ? { ...before, subjectKey } : null,
+        sourceEvent: { source: 'purchasely', key: event.event_id, type: event.event_name },
+        occurredAt: now,
+      },
       orderingKey: id,
       createdAt: now,
       publishedAt: null,
@@ -71,12 +120,30 @@ async function apply(event, raw) {
       subject: { key: subjectKey, userId: event.user_id },
       product: 'demo',
       plan: event.plan ?? null,
+      providerProduct: event.product,
+      providerPlan: event.plan ?? null,
+      pendingPlan: null,
       status: 'active',
       active: true,
+      providerState: event.subscription_status,
+      validFrom: null,
       validUntil,
+      periodEnd: null,
       sourceUpdatedAt: sourceTime,
       version,
+      createdAt: existing?.createdAt ?? now,
       updatedAt: now,
+      lastEvent: { key: event.event_id, type: event.event_name, at: now },
+      details: {
+        store: event.store,
+        environment: event.environment,
+        purchaseType: event.purchase_type,
+        subscriptionStatus: event.subscription_status,
+        storeOriginalTransactionId: event.store_original_transaction_id,
+        purchasedAt: at(event.purchased_at_ms),
+        originalPurchasedAt: at(event.original_purchased_at_ms),
+      },
+      erasedAt: null,
     });
     const entries = access.exists ? { ...access.get('entitlements') } : {};
     entries[id] = {
@@ -90,7 +157,7 @@ async function apply(event, raw) {
     tx.set(accessRef, {
       subjectKey,
       entitlements: entries,
-      products: ['demo'],
+      products: [...new Set(Object.values(entries).map((e) => e.product))].sort(),
       version: (access.exists ? access.get('version') : 0) + 1,
       updatedAt: now,
     });
