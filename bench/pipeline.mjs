@@ -150,7 +150,7 @@ ${table(
 )}
 
 Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Without the container's heap flags
-(${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the old-space cap costs in garbage collection; "Memory" has the heap settings).
+(${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the heap flags cost in garbage collection; "Memory" has the heap settings).
 
 A fresh process, over its first ${o.warmup} messages (the warm-up of the same rounds, timed the same way; consumer CPU
 includes what V8 spends compiling and optimizing): ratio ${fmt.ratio(freshRatio)}. This is what a new instance gives while it

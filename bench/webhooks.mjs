@@ -183,7 +183,7 @@ rounds and whichever server ran first paid for it. "Emulator CPU" is the Firesto
 ${table(['Endpoint', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per request', 'Emulator CPU per request', '200s'], rows)}
 
 Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Without the container's heap flags
-(${flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the old-space cap costs in garbage collection; "Memory" has the heap settings).
+(${flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the heap flags cost in garbage collection; "Memory" has the heap settings).
 
 A fresh process, over its first ${o.warmup} requests (the warm-up of the same rounds; server CPU includes what V8 spends
 compiling and optimizing): ratio ${fmt.ratio(freshRatio)}. This is what a new Cloud Run instance gives while it warms up:

@@ -122,7 +122,11 @@ describe('Dockerfile', () => {
     const args = JSON.parse(cmd![1]!) as string[];
     expect(args[0]).toBe('node');
     expect(args.at(-1)).toBe('dist/service.cjs');
-    expect(args.slice(1, -1)).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/)]);
+    expect(args.slice(1, -1)).toEqual([
+      expect.stringMatching(/^--max-old-space-size=\d+$/),
+      expect.stringMatching(/^--max-semi-space-size=\d+$/),
+      expect.stringMatching(/^--heap-growing-percent=\d+$/),
+    ]);
     // V8 takes the code cache only from a process with the same flags: the build step must use the CMD's.
     expect(text).toContain(`RUN npm run build && node ${args.slice(1).join(' ')} --write-code-cache`);
     for (const file of ['service.cjs', 'service.bundle.cjs', 'service.bundle.cjs.v8cache']) {
