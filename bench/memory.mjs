@@ -111,7 +111,8 @@ Service RSS after ${fmt.n(o.events)} events: **${mb(s.after)}** as the container
 ${verdict(s.after < TARGET_BYTES)}); peak **${mb(s.peak)}**. An instance that also pulls Marketplace messages (the first
 product's usual set-up; push needs no Pub/Sub client) ends at **${mb(pl.after)}** (${verdict(pl.after < TARGET_BYTES)}). Without the container's flags: ${mb(c.after)}. With the old-space cap
 alone: ${mb(y.after)}; V8 then grows the old generation by only ~1.3x its live size and runs a mark-compact every few MB,
-which cost ~0.4 ms of CPU per webhook. The smaller young generation (8 MB semi-spaces instead of 16) pays for a
+which cost ~0.4 ms of CPU per webhook (its idle figure is higher partly because the code cache, written for the
+container's flags, is refused under other flags, so that process compiles the bundle). The smaller young generation (8 MB semi-spaces instead of 16) pays for a
 fixed growing factor of 1.6 (\`--heap-growing-percent=60\`) in about the same RSS. A 4 MB young generation saves
 ~20 MB more but costs about a quarter more CPU per request in scavenges (third session). On Cloud Run the instance's
 512 MiB are reserved whatever the process's RSS, while CPU per request is throughput and latency.`,

@@ -1,4 +1,4 @@
-// npm run bench:pipeline [-- --messages 2000 --warmup 1500 --rounds 3 --emulator-warmup 6000]
+// npm run bench:pipeline [-- --messages 2000 --warmup 1500 --rounds 3 --emulator-warmup 10000]
 //
 // Marketplace pipeline throughput: N ENTITLEMENT_ACTIVE messages (one per pre-created ACTIVE
 // entitlement in the fake Procurement API, no approvals needed) are published to a Pub/Sub emulator
@@ -41,7 +41,7 @@ const PRODUCT = 'demo-product.endpoints.demo-entitlements.cloud.goog';
 const TARGET = 0.9;
 
 run(async () => {
-  const o = options({ messages: 2000, warmup: 1500, rounds: 3, emulatorWarmup: 6000 });
+  const o = options({ messages: 2000, warmup: 1500, rounds: 3, emulatorWarmup: 10_000 });
   const build = await privateBuild();
   const { firestoreHost, pubsubHost, pids } = await emulators();
   const emulatorCpu = () => emulatorCpuMs(pids);
@@ -97,6 +97,8 @@ run(async () => {
   const ackOnly = pick('ack-only');
   const unflagged = pick('unflagged');
   const ratio = service.eps / baseline.eps;
+  const roundRatios = results.service.map((r, i) => r.eventsPerSecond / results.baseline[i].eventsPerSecond);
+  log(`ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratio(median(roundRatios))})`);
   const unflaggedRatio = unflagged.eps / baseline.eps;
   const freshService = pick('service', fresh);
   const freshBaseline = pick('baseline', fresh);
@@ -149,7 +151,9 @@ ${table(
   ],
 )}
 
-Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Without the container's heap flags
+Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Within each round: ${roundRatios
+      .map(fmt.ratio)
+      .join(', ')}, median ${fmt.ratio(median(roundRatios))}. Without the container's heap flags
 (${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the heap flags cost in garbage collection; "Memory" has the heap settings).
 
 A fresh process, over its first ${o.warmup} messages (the warm-up of the same rounds, timed the same way; consumer CPU

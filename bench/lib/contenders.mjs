@@ -66,8 +66,9 @@ export function emulatorCpuMs(pids) {
  * on each of its first ledger transactions and under 1.5 ms after ~10,000 of them, so a contender
  * that ran on a colder emulator than the other would be measured on a different machine. `step()`
  * runs one window of work (untimed) and resolves with the number of items it did; warming stops
- * once two consecutive windows cost the emulators within `tolerance` of each other per item (after
- * at least `min` items), or after `max` items.
+ * once two consecutive windows cost the emulators within `tolerance` of each other per item and the
+ * last is within `tolerance` of the cheapest window so far (a slow decline is not settled), after at
+ * least `min` items; or after `max` items.
  */
 export async function warmEmulators({ pids, step, min, max, tolerance = 0.15 }) {
   const perItem = [];
@@ -78,7 +79,8 @@ export async function warmEmulators({ pids, step, min, max, tolerance = 0.15 }) 
     items += done;
     perItem.push((emulatorCpuMs(pids) - cpu0) / done);
     const [a, b] = perItem.slice(-2);
-    if (items >= min && perItem.length >= 2 && Math.abs(a - b) / Math.max(a, b) < tolerance) break;
+    const settled = Math.abs(a - b) / Math.max(a, b) < tolerance && b <= Math.min(...perItem) * (1 + tolerance);
+    if (items >= min && perItem.length >= 2 && settled) break;
   }
   log(
     `emulators warmed with ${items} untimed items; their CPU per item, window by window: ${perItem.map((v) => v.toFixed(2)).join(', ')} ms`,

@@ -42,6 +42,29 @@ describe('webhook bodies the parser refuses', () => {
     expect(await response.json()).toMatchObject({ code: 'payload_too_large' });
   });
 
+  it('should answer a body of a media type it does not parse with 415, before routing, and record it', async () => {
+    const response = await fetch(`${running.url}/webhooks/easycart`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: '{"event": "product_assigned"}',
+    });
+    expect(response.status).toBe(415);
+    const body = (await response.json()) as { code: string; message: string };
+    expect(body).toMatchObject({ code: 'validation_failed' });
+    expect(body.message).toMatch(/Content-Type application\/octet-stream; expected application\/json/);
+    const docs = await eventually(async () => {
+      const snap = await running.app
+        .get(Firestore)
+        .collection('events')
+        .where('source', '==', 'easycart')
+        .where('eventType', '==', 'UNPARSED')
+        .get();
+      const found = snap.docs.filter((d) => String(d.get('reason')).includes('application/octet-stream'));
+      return found.length ? found : undefined;
+    });
+    expect(docs[0]!.get('outcome')).toBe('invalid');
+  });
+
   it('should answer an unknown route with the same error shape', async () => {
     const response = await fetch(`${running.url}/nowhere`);
     expect(response.status).toBe(404);
