@@ -98,7 +98,7 @@ run(async () => {
   const unflagged = pick('unflagged');
   const ratio = service.eps / baseline.eps;
   const roundRatios = results.service.map((r, i) => r.eventsPerSecond / results.baseline[i].eventsPerSecond);
-  log(`ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratio(median(roundRatios))})`);
+  log(`ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratioVs(median(roundRatios), TARGET)})`);
   const unflaggedRatio = unflagged.eps / baseline.eps;
   const freshService = pick('service', fresh);
   const freshBaseline = pick('baseline', fresh);
@@ -151,9 +151,9 @@ ${table(
   ],
 )}
 
-Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Within each round: ${roundRatios
+Ratio service / baseline: **${fmt.ratioVs(ratio, TARGET)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Within each round: ${roundRatios
       .map(fmt.ratio)
-      .join(', ')}, median ${fmt.ratio(median(roundRatios))}. Without the container's heap flags
+      .join(', ')}, median ${fmt.ratioVs(median(roundRatios), TARGET)}. Without the container's heap flags
 (${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the heap flags cost in garbage collection; "Memory" has the heap settings).
 
 A fresh process, over its first ${o.warmup} messages (the warm-up of the same rounds, timed the same way; consumer CPU

@@ -124,7 +124,7 @@ run(async () => {
   const baseline = pick('baseline');
   const ratio = service.rps / baseline.rps;
   const roundRatios = results.service.map((r, i) => r.rps / results.baseline[i].rps);
-  log(`ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratio(median(roundRatios))})`);
+  log(`ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratioVs(median(roundRatios), TARGET)})`);
   log(
     `service ${fmt.n(service.rps, 1)} req/s, baseline ${fmt.n(baseline.rps, 1)} req/s, ratio ${fmt.ratio(ratio)} (target ≥ ${TARGET})`,
   );
@@ -184,8 +184,8 @@ rounds and whichever server ran first paid for it. "Emulator CPU" is the Firesto
 
 ${table(['Endpoint', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per request', 'Emulator CPU per request', '200s'], rows)}
 
-Ratio service / baseline: **${fmt.ratio(ratio)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Within each round (the two servers a
-few minutes apart on the same machine): ${roundRatios.map(fmt.ratio).join(', ')}, median ${fmt.ratio(median(roundRatios))}. Without the container's heap flags
+Ratio service / baseline: **${fmt.ratioVs(ratio, TARGET)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Within each round (the two servers a
+few minutes apart on the same machine): ${roundRatios.map(fmt.ratio).join(', ')}, median ${fmt.ratioVs(median(roundRatios), TARGET)}. Without the container's heap flags
 (${flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the heap flags cost in garbage collection; "Memory" has the heap settings).
 
 A fresh process, over its first ${o.warmup} requests (the warm-up of the same rounds; server CPU includes what V8 spends

@@ -76,6 +76,12 @@ export const fmt = {
       ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
       : 'n/a',
   ratio: (v) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a'),
+  /** A ratio against its target: more digits when two would round it onto the other side of the target. */
+  ratioVs: (v, target, higherIsBetter = true) => {
+    const two = v.toFixed(2);
+    const flips = higherIsBetter ? v < target && Number(two) >= target : v > target && Number(two) <= target;
+    return flips ? v.toFixed(4) : two;
+  },
   mb: (bytes) => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : 'n/a'),
 };
 
