@@ -13,6 +13,7 @@
 // prints "acked <n>" as it goes.
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
+import { writeApplied } from './ledger-writes.mjs';
 
 const env = process.env;
 const project = env.GOOGLE_CLOUD_PROJECT;
@@ -30,7 +31,6 @@ const STATUS = {
   ENTITLEMENT_SUSPENDED: 'suspended',
 };
 const GRANTS = new Set(['active', 'pending_plan_change', 'pending_cancellation']);
-const RETENTION_MS = 90 * 86_400_000; // the service's EVENT_RETENTION_DAYS default
 
 const db = new Firestore({ projectId: project, ignoreUndefinedProperties: true });
 const pubsub = new PubSub({ projectId: project });
@@ -56,130 +56,52 @@ async function handle(message) {
   const accessRef = db.collection('access').doc(subjectKey);
   const accountRef = db.collection('accounts').doc(accountId);
   const entitlementId = `gcp:${id}`;
-  const docId = `gcp:${data.eventId}`;
-  const raw = message.data.toString('utf8');
   const date = (v) => (v ? new Date(v) : null);
   await db.runTransaction(async (tx) => {
     const [event, entitlement, , access] = await tx.getAll(eventRef, entitlementRef, accountRef, accessRef);
     if (event.exists) return;
     const updateTime = new Date(e.updateTime);
     if (entitlement.exists && entitlement.get('sourceUpdatedAt').toDate() > updateTime) return;
-    const active = GRANTS.has(status);
-    // The same documents, field for field, as the service writes for this event (docs/firestore.md).
-    tx.create(eventRef, {
-      source: 'gcp',
-      eventKey: data.eventId,
-      eventType: data.eventType,
-      transport: { kind: 'pubsub-pull', id: message.id },
-      outcome: 'applied',
-      reason: null,
-      entitlementId,
-      raw,
-      rawTruncated: false,
-      updatedAt: now,
-      expireAt: new Date(now.getTime() + RETENTION_MS),
-      receivedAt: now,
-      attempts: 1,
-    });
-    const existing = entitlement.exists ? entitlement.data() : null;
-    const version = (existing?.version ?? 0) + 1;
-    const after = { status, active, product: 'demo', plan: e.plan ?? null, validFrom: null, validUntil: null };
-    const before = existing
-      ? {
-          status: existing.status,
-          active: existing.active,
-          product: existing.product,
-          plan: existing.plan,
-          validFrom: existing.validFrom ?? null,
-          validUntil: existing.validUntil ?? null,
-        }
-      : null;
-    tx.set(entitlementRef.collection('history').doc(docId), {
-      eventKey: data.eventId,
-      eventType: data.eventType,
-      source: 'gcp',
-      actor: { type: 'provider', id: 'gcp-marketplace' },
-      at: now,
-      sourceTime: updateTime,
-      before,
-      after,
-      subjectMoved: false,
-    });
-    tx.create(db.collection('outbox').doc(docId), {
-      event: {
-        schemaVersion: 1,
-        type: 'entitlement.changed',
-        id: docId,
+    writeApplied(
+      tx,
+      { event: eventRef, entitlement: entitlementRef, access: accessRef },
+      { entitlement, access },
+      {
+        source: 'gcp',
+        eventKey: data.eventId,
+        eventType: data.eventType,
+        transport: { kind: 'pubsub-pull', id: message.id },
+        raw: message.data.toString('utf8'),
         entitlementId,
-        source: 'gcp',
-        entitlementVersion: version,
-        state: { ...after, subjectKey },
-        previous: before ? { ...before, subjectKey } : null,
-        sourceEvent: { source: 'gcp', key: data.eventId, type: data.eventType },
-        occurredAt: now,
-      },
-      orderingKey: entitlementId,
-      createdAt: now,
-      publishedAt: null,
-      attempts: 0,
-    });
-    tx.set(entitlementRef, {
-      id: entitlementId,
-      source: 'gcp',
-      externalId: id,
-      subject: { key: subjectKey, accountId },
-      product: 'demo',
-      plan: e.plan ?? null,
-      providerProduct: e.productExternalName || e.product,
-      providerPlan: e.plan ?? null,
-      pendingPlan: null,
-      status,
-      active,
-      providerState: e.state,
-      validFrom: null,
-      validUntil: null,
-      periodEnd: null,
-      sourceUpdatedAt: updateTime,
-      version,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-      lastEvent: { key: data.eventId, type: data.eventType, at: now },
-      details: {
-        marketplace: {
-          accountId,
-          orderId: e.orderId ?? null,
-          offer: e.offer ?? null,
-          offerEndTime: date(e.offerEndTime),
-          subscriptionEndTime: date(e.subscriptionEndTime),
-          newOfferStartTime: date(e.newOfferStartTime),
-          usageReportingId: e.usageReportingId ?? null,
-          quoteExternalName: e.quoteExternalName ?? null,
-          cancellationReason: e.cancellationReason ?? null,
-          approval: null,
-          planChangeApproval: null,
-          updateTime: e.updateTime ?? null,
-        },
-      },
-      erasedAt: null,
-    });
-    const entries = access.exists ? { ...access.get('entitlements') } : {};
-    if (active)
-      entries[entitlementId] = {
-        source: 'gcp',
-        product: 'demo',
-        plan: e.plan ?? null,
+        externalId: id,
+        subject: { key: subjectKey, accountId },
         status,
-        validFrom: null,
+        active: GRANTS.has(status),
+        plan: e.plan ?? null,
+        providerProduct: e.productExternalName || e.product,
+        providerState: e.state,
         validUntil: null,
-      };
-    else delete entries[entitlementId];
-    tx.set(accessRef, {
-      subjectKey,
-      entitlements: entries,
-      products: [...new Set(Object.values(entries).map((x) => x.product))].sort(),
-      version: (access.exists ? access.get('version') : 0) + 1,
-      updatedAt: now,
-    });
+        sourceTime: updateTime,
+        actorId: 'gcp-marketplace',
+        details: {
+          marketplace: {
+            accountId,
+            orderId: e.orderId ?? null,
+            offer: e.offer ?? null,
+            offerEndTime: date(e.offerEndTime),
+            subscriptionEndTime: date(e.subscriptionEndTime),
+            newOfferStartTime: date(e.newOfferStartTime),
+            usageReportingId: e.usageReportingId ?? null,
+            quoteExternalName: e.quoteExternalName ?? null,
+            cancellationReason: e.cancellationReason ?? null,
+            approval: null,
+            planChangeApproval: null,
+            updateTime: e.updateTime ?? null,
+          },
+        },
+        now,
+      },
+    );
   });
 }
 

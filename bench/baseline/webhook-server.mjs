@@ -13,6 +13,7 @@
 import { Firestore } from '@google-cloud/firestore';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
+import { writeApplied } from './ledger-writes.mjs';
 
 const secret = process.env.PURCHASELY_SECRET;
 const db = new Firestore({ projectId: process.env.GOOGLE_CLOUD_PROJECT, ignoreUndefinedProperties: true });
@@ -28,8 +29,6 @@ function verify(req, raw) {
   if (!/^[0-9a-f]{64}$/i.test(signature)) return false;
   return timingSafeEqual(Buffer.from(signature, 'hex'), expected);
 }
-
-const RETENTION_MS = 90 * 86_400_000; // the service's EVENT_RETENTION_DAYS default
 
 /** A Purchasely timestamp in ms (a number) as a Date, or null. */
 const at = (ms) => (typeof ms === 'number' ? new Date(ms) : null);
@@ -48,119 +47,39 @@ async function apply(event, raw) {
     const [prior, entitlement, access] = await tx.getAll(eventRef, entitlementRef, accessRef);
     if (prior.exists) return 'duplicate';
     if (entitlement.exists && entitlement.get('sourceUpdatedAt').toDate() > sourceTime) return 'stale';
-    // The same five documents, field for field, as the service writes for this event (docs/firestore.md).
-    tx.create(eventRef, {
-      source: 'purchasely',
-      eventKey: event.event_id,
-      eventType: event.event_name,
-      transport: { kind: 'webhook', id: event.event_id },
-      outcome: 'applied',
-      reason: null,
-      entitlementId: id,
-      raw,
-      rawTruncated: false,
-      updatedAt: now,
-      expireAt: new Date(now.getTime() + RETENTION_MS),
-      receivedAt: now,
-      attempts: 1,
-    });
-    const existing = entitlement.exists ? entitlement.data() : null;
-    const version = (existing?.version ?? 0) + 1;
-    const after = {
-      status: 'active',
-      active: true,
-      product: 'demo',
-      plan: event.plan ?? null,
-      validFrom: null,
-      validUntil,
-    };
-    const before = existing
-      ? {
-          status: existing.status,
-          active: existing.active,
-          product: existing.product,
-          plan: existing.plan,
-          validFrom: existing.validFrom ?? null,
-          validUntil: existing.validUntil ?? null,
-        }
-      : null;
-    tx.set(entitlementRef.collection('history').doc(docId), {
-      eventKey: event.event_id,
-      eventType: event.event_name,
-      source: 'purchasely',
-      actor: { type: 'provider', id: 'purchasely' },
-      at: now,
-      sourceTime,
-      before,
-      after,
-      subjectMoved: false,
-    });
-    tx.create(db.collection('outbox').doc(docId), {
-      event: {
-        schemaVersion: 1,
-        type: 'entitlement.changed',
-        id: docId,
-        entitlementId: id,
+    writeApplied(
+      tx,
+      { event: eventRef, entitlement: entitlementRef, access: accessRef },
+      { entitlement, access },
+      {
         source: 'purchasely',
-        entitlementVersion: version,
-        state: { ...after, subjectKey },
-        previous: before ? { ...before, subjectKey } : null,
-        sourceEvent: { source: 'purchasely', key: event.event_id, type: event.event_name },
-        occurredAt: now,
+        eventKey: event.event_id,
+        eventType: event.event_name,
+        transport: { kind: 'webhook', id: event.event_id },
+        raw,
+        entitlementId: id,
+        externalId: event.purchasely_subscription_id,
+        subject: { key: subjectKey, userId: event.user_id },
+        status: 'active',
+        active: true,
+        plan: event.plan ?? null,
+        providerProduct: event.product,
+        providerState: event.subscription_status,
+        validUntil,
+        sourceTime,
+        actorId: 'purchasely',
+        details: {
+          store: event.store,
+          environment: event.environment,
+          purchaseType: event.purchase_type,
+          subscriptionStatus: event.subscription_status,
+          storeOriginalTransactionId: event.store_original_transaction_id,
+          purchasedAt: at(event.purchased_at_ms),
+          originalPurchasedAt: at(event.original_purchased_at_ms),
+        },
+        now,
       },
-      orderingKey: id,
-      createdAt: now,
-      publishedAt: null,
-      attempts: 0,
-    });
-    tx.set(entitlementRef, {
-      id,
-      source: 'purchasely',
-      externalId: event.purchasely_subscription_id,
-      subject: { key: subjectKey, userId: event.user_id },
-      product: 'demo',
-      plan: event.plan ?? null,
-      providerProduct: event.product,
-      providerPlan: event.plan ?? null,
-      pendingPlan: null,
-      status: 'active',
-      active: true,
-      providerState: event.subscription_status,
-      validFrom: null,
-      validUntil,
-      periodEnd: null,
-      sourceUpdatedAt: sourceTime,
-      version,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-      lastEvent: { key: event.event_id, type: event.event_name, at: now },
-      details: {
-        store: event.store,
-        environment: event.environment,
-        purchaseType: event.purchase_type,
-        subscriptionStatus: event.subscription_status,
-        storeOriginalTransactionId: event.store_original_transaction_id,
-        purchasedAt: at(event.purchased_at_ms),
-        originalPurchasedAt: at(event.original_purchased_at_ms),
-      },
-      erasedAt: null,
-    });
-    const entries = access.exists ? { ...access.get('entitlements') } : {};
-    entries[id] = {
-      source: 'purchasely',
-      product: 'demo',
-      plan: event.plan ?? null,
-      status: 'active',
-      validFrom: null,
-      validUntil,
-    };
-    tx.set(accessRef, {
-      subjectKey,
-      entitlements: entries,
-      products: [...new Set(Object.values(entries).map((e) => e.product))].sort(),
-      version: (access.exists ? access.get('version') : 0) + 1,
-      updatedAt: now,
-    });
+    );
     return 'applied';
   });
 }
