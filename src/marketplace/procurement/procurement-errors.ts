@@ -45,7 +45,7 @@ export function toProcurementError(error: unknown, what: string): ProcurementErr
   const e = error as { response?: { status?: number; data?: unknown }; code?: unknown; message?: string };
   const status = e.response?.status;
   if (status === undefined) {
-    return new ProcurementError('transient', `${what}: network error (${String(e.code ?? e.message ?? 'unknown')})`);
+    return new ProcurementError('transient', `${what}: network error (${networkReason(error)})`);
   }
   const body = (e.response?.data as { error?: { status?: string; message?: string } } | undefined)?.error;
   const grpc = body?.status;
@@ -53,4 +53,20 @@ export function toProcurementError(error: unknown, what: string): ProcurementErr
     (grpc && BY_GRPC[grpc]) ||
     (status === 429 || status >= 500 ? 'transient' : (BY_HTTP[status] ?? 'invalid_argument'));
   return new ProcurementError(kind, `${what}: ${status} ${grpc ?? ''} ${body?.message ?? ''}`.trim(), status, grpc);
+}
+
+/**
+ * The most telling part of a failure without an HTTP answer: the first error `code` down the cause
+ * chain (gaxios wraps fetch's `TypeError: fetch failed`, which wraps e.g. `ECONNREFUSED`), or else
+ * the innermost message.
+ */
+function networkReason(error: unknown): string {
+  let message = 'unknown';
+  let current = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    if (typeof current.code === 'string' && current.code) return current.code;
+    if (typeof current.message === 'string' && current.message) message = current.message;
+    current = current.cause as typeof current;
+  }
+  return message;
 }

@@ -23,6 +23,23 @@ export const PROCUREMENT_DEFAULTS = {
   maxReasonBytes: 256,
 } as const;
 
+interface CallOptions {
+  retry: false;
+  timeout: number;
+  fetchImplementation: typeof fetch;
+}
+
+/**
+ * Options of every generated-client call. Node's own `fetch` (undici) carries the requests: gaxios
+ * would otherwise load `node-fetch`, whose stream plumbing costs ~0.1 ms of CPU more per call
+ * (docs/performance.md, fifth session).
+ */
+const CALL_OPTIONS: CallOptions = {
+  retry: false,
+  timeout: PROCUREMENT_DEFAULTS.timeoutMs,
+  fetchImplementation: (input, init) => fetch(input, init),
+};
+
 /**
  * The Cloud Commerce Partner Procurement API, on the per-API package (the monolithic
  * `googleapis` costs ~0.6 s and ~90 MB at every cold start). The only file that knows the
@@ -154,14 +171,11 @@ export class ProcurementClient {
   }
 
   /** One call with our own backoff; the generated client's built-in retry is off so policy is in one place. */
-  private async call<T>(
-    what: string,
-    request: (options: { retry: false; timeout: number }) => Promise<{ data: T }>,
-  ): Promise<T> {
+  private async call<T>(what: string, request: (options: CallOptions) => Promise<{ data: T }>): Promise<T> {
     if (!this.providerId) throw new ProcurementError('invalid_argument', 'MARKETPLACE_PROVIDER_ID is not configured');
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await request({ retry: false, timeout: PROCUREMENT_DEFAULTS.timeoutMs })).data;
+        return (await request(CALL_OPTIONS)).data;
       } catch (raw) {
         const error = toProcurementError(raw, what);
         if (!error.retryable || attempt >= PROCUREMENT_DEFAULTS.attempts) throw error;

@@ -1,0 +1,32 @@
+import { describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AppConfig } from '../../config/app-config.js';
+import { ProcurementError } from './procurement-errors.js';
+import { ProcurementClient } from './procurement.client.js';
+
+/** A local port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('ProcurementClient transport', () => {
+  it('should report an unreachable API as a transient network error naming the cause', async () => {
+    const config = {
+      env: {
+        MARKETPLACE_PROVIDER_ID: 'p',
+        PROCUREMENT_ROOT_URL: `http://127.0.0.1:${await closedPort()}/`,
+        PROCUREMENT_STATIC_TOKEN: 't',
+      },
+    } as unknown as AppConfig;
+    const error = await new ProcurementClient(config).getEntitlement('e-1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProcurementError);
+    expect((error as ProcurementError).retryable).toBe(true);
+    expect((error as ProcurementError).message).toBe(
+      'entitlements.get providers/p/entitlements/e-1: network error (ECONNREFUSED)',
+    );
+  }, 20_000);
+});
