@@ -20,7 +20,9 @@ RUN npm run build && node --max-old-space-size=192 --max-semi-space-size=8 --hea
 # Runtime stage: Node 22 slim, no node_modules (the bundle carries its dependencies), non-root,
 # started with node so signals reach the app.
 FROM ${NODE_IMAGE}
-ENV NODE_ENV=production
+# At most two glibc malloc arenas (the default is 8 per core): the service's native allocations come
+# from a few threads, and more arenas only hold more free memory (~5-8 MB of RSS, docs/performance.md).
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build --chown=node:node /app/dist/service.cjs /app/dist/service.bundle.cjs /app/dist/service.bundle.cjs.map /app/dist/service.bundle.cjs.v8cache ./dist/
 COPY --chown=node:node config ./config

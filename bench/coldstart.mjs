@@ -33,6 +33,7 @@ import {
   privateBuild,
   provenance,
   run,
+  serviceCommand,
   sleep,
   table,
   verdict,
@@ -120,7 +121,7 @@ ${provenance('bench:coldstart')}
 
 From \`spawn()\` to the first 200 from \`GET /healthz\` (polled on fresh connections every 2 ms), ${o.runs} runs each,
 interleaved, after one untimed start each (warm file-system cache). The service runs as the container runs it:
-\`node ${build.flags.join(' ')} dist/service.cjs\`, the launcher of the bundle \`dist/service.bundle.cjs\` (\`scripts/bundle.mjs\`: tsc's
+\`${serviceCommand(build)}\`, the launcher of the bundle \`dist/service.bundle.cjs\` (\`scripts/bundle.mjs\`: tsc's
 output with every dependency in one CommonJS file), with the V8 code cache the image build writes after running the
 bundle's modules once (\`--write-code-cache\`, \`scripts/service-launcher.cjs\`), and a production-like configuration: Marketplace pull on (subscription on the Pub/Sub emulator), Procurement client, Purchasely secret,
 \`NODE_ENV=production\`, log level \`info\`. The bare NestJS app (\`bench/baseline/nest-app.mjs\`) has one module and one
@@ -129,7 +130,7 @@ controller on the same adapter (\`@nestjs/platform-fastify\`), run by \`node\` a
 ${table(
   ['Process', 'Median', 'Min', 'Max'],
   [
-    [`service (\`node ${build.flags.join(' ')} dist/service.cjs\`, code cache)`, 'service'],
+    [`service (\`${serviceCommand(build)}\`, code cache)`, 'service'],
     ['bare NestJS app, same adapter', 'baseline'],
     ['context: the service unbundled (`node dist/src/main.js`)', 'service (tsc)'],
     ['context: the bare NestJS app bundled the same way, code cache, same flags', 'baseline (same)'],

@@ -18,6 +18,7 @@ import {
   provenance,
   rss,
   run,
+  serviceCommand,
   sleep,
   table,
   verdict,
@@ -99,7 +100,7 @@ then sizes its heap from the machine's ${machine().memoryGiB} GiB and collects l
 ${table(
   ['Process', 'Idle', 'Peak', `After ${fmt.n(o.events)} events`, 'Run time'],
   [
-    [`service (\`node ${build.flags.join(' ')} dist/service.cjs\`)`, s],
+    [`service (\`${serviceCommand(build)}\`)`, s],
     ['the same with Marketplace pull on (the Pub/Sub client and an open, idle stream)', pl],
     ['context: service without those flags', c],
     ['context: the old-space cap alone (`--max-old-space-size=192`, the container flags until the fourth session)', y],

@@ -26,6 +26,7 @@ import {
   projectId,
   provenance,
   run,
+  serviceCommand,
   sleep,
   privateBuild,
   startNode,
@@ -117,7 +118,7 @@ run(async () => {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || '–',
   ];
-  const serviceLabel = `service (\`node ${build.flags.join(' ')} dist/service.cjs\`, pull)`;
+  const serviceLabel = `service (\`${serviceCommand(build)}\`, pull)`;
   const baselineLabel = 'baseline (bare subscriber + fetch + the same ledger transaction)';
   await writeSection(
     'pipeline',

@@ -20,6 +20,7 @@ import {
   privateBuild,
   provenance,
   run,
+  serviceCommand,
   emulators,
   table,
   verdict,
@@ -148,7 +149,7 @@ run(async () => {
   const freshBaseline = pick('baseline', fresh);
   const freshRatio = freshService.rps / freshBaseline.rps;
   log(`fresh processes (their first ${o.warmup} requests): ratio ${fmt.ratio(freshRatio)}`);
-  const serviceLabel = `service (\`node ${build.flags.join(' ')} dist/service.cjs\`, as the container runs it)`;
+  const serviceLabel = `service (\`${serviceCommand(build)}\`, as the container runs it)`;
   const baselineLabel = 'baseline (bare `node:http` + same verification + the same ledger transaction)';
   await report(
     o,

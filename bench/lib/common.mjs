@@ -98,7 +98,7 @@ export function verdict(ok) {
  * dist/ first, which would pull the files from under a running benchmark. The directory gets a
  * package.json with `"type": "module"` and a node_modules link (for the tools and the
  * module-graph import timings; the bundle needs neither). Returns its paths: `main` is the
- * counterpart of dist/service.cjs, `env` what the container sets for it (nothing at present), `flags`
+ * counterpart of dist/service.cjs, `env` what the container sets for it (the runtime stage's `ENV`), `flags`
  * the CMD's Node flags. `BENCH_DIST=dist` uses the repository's dist/ as it is (no code cache unless
  * one was written there).
  */
@@ -106,7 +106,13 @@ export async function privateBuild() {
   if (process.env.BENCH_DIST) {
     const dist = resolve(ROOT, process.env.BENCH_DIST);
     if (!existsSync(join(dist, 'service.cjs'))) throw new Error(`${dist}/service.cjs is missing: build first`);
-    return { dist, main: join(dist, 'service.cjs'), tools: join(dist, 'tools'), env: {}, flags: containerNodeFlags() };
+    return {
+      dist,
+      main: join(dist, 'service.cjs'),
+      tools: join(dist, 'tools'),
+      env: containerEnv(),
+      flags: containerNodeFlags(),
+    };
   }
   const dir = mkdtempSync(join(tmpdir(), 'entitlements-bench-'));
   onExit(() => rmSync(dir, { recursive: true, force: true }));
@@ -129,7 +135,7 @@ export async function privateBuild() {
   log(
     `built the service in ${((Date.now() - started) / 1000).toFixed(1)} s (tsc -p tsconfig.build.json and scripts/bundle.mjs, as npm run build; code cache written as in the Dockerfile)`,
   );
-  return { dist, main, tools: join(dist, 'tools'), env: {}, flags };
+  return { dist, main, tools: join(dist, 'tools'), env: containerEnv(), flags };
 }
 
 /**
@@ -142,6 +148,33 @@ export function containerNodeFlags() {
   const args = JSON.parse(cmd[1]);
   if (args[0] !== 'node') throw new Error(`Dockerfile: CMD does not start with node: ${cmd[1]}`);
   return args.slice(1, -1);
+}
+
+/**
+ * The environment the runtime stage of the Dockerfile sets (its `ENV KEY=value` lines, e.g. the
+ * allocator's arena limit); the benchmarks give the service the same.
+ */
+export function containerEnv() {
+  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const runtime = text.slice(text.lastIndexOf('\nFROM '));
+  const env = {};
+  for (const [, list] of runtime.matchAll(/^ENV (.+)$/gm)) {
+    for (const pair of list.trim().split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`Dockerfile: ENV ${list}: only KEY=value pairs are supported`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+/** The container's command line as the benchmarks run it: its extra environment, node, the CMD's flags, the launcher. */
+export function serviceCommand(build) {
+  const env = Object.entries(build.env)
+    .filter(([k]) => k !== 'NODE_ENV')
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
+  return `${env}node ${build.flags.join(' ')} dist/service.cjs`;
 }
 
 // ---- cleanup -----------------------------------------------------------------------------------

@@ -129,6 +129,8 @@ describe('Dockerfile', () => {
     ]);
     // V8 takes the code cache only from a process with the same flags: the build step must use the CMD's.
     expect(text).toContain(`RUN npm run build && node ${args.slice(1).join(' ')} --write-code-cache`);
+    // Few malloc arenas: the benchmarks read this line too (bench/lib/common.mjs, containerEnv).
+    expect(runtime).toMatch(/^ENV NODE_ENV=production MALLOC_ARENA_MAX=2$/m);
     for (const file of ['service.cjs', 'service.bundle.cjs', 'service.bundle.cjs.v8cache']) {
       expect(runtime).toContain(`/app/dist/${file} `);
     }
