@@ -113,9 +113,10 @@ ${verdict(s.after < TARGET_BYTES)}); peak **${mb(s.peak)}**. An instance that al
 product's usual set-up; push needs no Pub/Sub client) ends at **${mb(pl.after)}** (${verdict(pl.after < TARGET_BYTES)}). Without the container's flags: ${mb(c.after)}. With the old-space cap
 alone: ${mb(y.after)}; V8 then grows the old generation by only ~1.3x its live size and runs a mark-compact every few MB,
 which cost ~0.4 ms of CPU per webhook (its idle figure is higher partly because the code cache, written for the
-container's flags, is refused under other flags, so that process compiles the bundle). The smaller young generation (8 MB semi-spaces instead of 16) pays for a
-fixed growing factor of 1.6 (\`--heap-growing-percent=60\`) in about the same RSS. A 4 MB young generation saves
-~20 MB more but costs about a quarter more CPU per request in scavenges (third session). On Cloud Run the instance's
-512 MiB are reserved whatever the process's RSS, while CPU per request is throughput and latency.`,
+container's flags, is refused under other flags, so that process compiles the bundle). The young generation and the
+old generation's growing factor trade against each other: 8 MB semi-spaces with a factor of 1.6 ended ~11 MB lower
+with pull on, but ran twice the scavenges and cost the Marketplace pipeline ~2–3% of its throughput (fifth session,
+"What moved the figures"). V8 rounds semi-spaces to a power of two, so nothing lies between 8 and 16 MB. On Cloud Run
+the instance's 512 MiB are reserved whatever the process's RSS, while CPU per event is throughput and latency.`,
   );
 });
