@@ -99,7 +99,9 @@ run(async () => {
   const unflagged = pick('unflagged');
   const ratio = service.eps / baseline.eps;
   const roundRatios = results.service.map((r, i) => r.eventsPerSecond / results.baseline[i].eventsPerSecond);
-  log(`ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratioVs(median(roundRatios), TARGET)})`);
+  log(
+    `ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratioVs(median(roundRatios), TARGET)})`,
+  );
   const unflaggedRatio = unflagged.eps / baseline.eps;
   const freshService = pick('service', fresh);
   const freshBaseline = pick('baseline', fresh);
@@ -155,7 +157,7 @@ ${table(
 Ratio service / baseline: **${fmt.ratioVs(ratio, TARGET)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Within each round: ${roundRatios
       .map(fmt.ratio)
       .join(', ')}, median ${fmt.ratioVs(median(roundRatios), TARGET)}. Without the container's heap flags
-(${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the heap flags cost in garbage collection; "Memory" has the heap settings).
+(${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (a difference beyond the rounds' spread is what the heap flags cost in garbage collection; "Memory" has the heap settings).
 
 A fresh process, over its first ${o.warmup} messages (the warm-up of the same rounds, timed the same way; consumer CPU
 includes what V8 spends compiling and optimizing): ratio ${fmt.ratio(freshRatio)}. This is what a new instance gives while it

@@ -125,7 +125,9 @@ run(async () => {
   const baseline = pick('baseline');
   const ratio = service.rps / baseline.rps;
   const roundRatios = results.service.map((r, i) => r.rps / results.baseline[i].rps);
-  log(`ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratioVs(median(roundRatios), TARGET)})`);
+  log(
+    `ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratioVs(median(roundRatios), TARGET)})`,
+  );
   log(
     `service ${fmt.n(service.rps, 1)} req/s, baseline ${fmt.n(baseline.rps, 1)} req/s, ratio ${fmt.ratio(ratio)} (target ≥ ${TARGET})`,
   );
@@ -187,7 +189,7 @@ ${table(['Endpoint', 'Requests/s', 'p50', 'p90', 'p99', 'max', 'Server CPU per r
 
 Ratio service / baseline: **${fmt.ratioVs(ratio, TARGET)}** (target ≥ ${TARGET}: ${verdict(ratio >= TARGET)}). Within each round (the two servers a
 few minutes apart on the same machine): ${roundRatios.map(fmt.ratio).join(', ')}, median ${fmt.ratioVs(median(roundRatios), TARGET)}. Without the container's heap flags
-(${flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (the difference is what the heap flags cost in garbage collection; "Memory" has the heap settings).
+(${flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (a difference beyond the rounds' spread is what the heap flags cost in garbage collection; "Memory" has the heap settings).
 
 A fresh process, over its first ${o.warmup} requests (the warm-up of the same rounds; server CPU includes what V8 spends
 compiling and optimizing): ratio ${fmt.ratio(freshRatio)}. This is what a new Cloud Run instance gives while it warms up:
