@@ -175,7 +175,7 @@ export class ProcurementClient {
     if (!this.providerId) throw new ProcurementError('invalid_argument', 'MARKETPLACE_PROVIDER_ID is not configured');
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await request(CALL_OPTIONS)).data;
+        return (await request({ ...CALL_OPTIONS })).data; // a copy: the client may add to its options
       } catch (raw) {
         const error = toProcurementError(raw, what);
         if (!error.retryable || attempt >= PROCUREMENT_DEFAULTS.attempts) throw error;
