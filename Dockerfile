@@ -9,8 +9,8 @@ ARG NODE_IMAGE=node:22-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm ci, or npm install from the same lock where optional platform packages are missing from the registry (see .ci/run)
-RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+# Strict: a lock file out of sync with package.json fails the image build (README, Development).
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY scripts/bundle.mjs scripts/service-launcher.cjs ./scripts/
 COPY src ./src
