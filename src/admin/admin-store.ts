@@ -1,5 +1,6 @@
 import type { EntitlementStatus, Outcome, Source } from '../entitlements/entitlement.js';
 import type { TransportKind } from '../entitlements/inbound-event.js';
+import type { Resolution } from '../entitlements/input-rules.js';
 import type { EntitlementRecord, HistoryEntry } from '../entitlements/ledger-plan.js';
 import type { ApprovalStage } from '../marketplace/events/decision.js';
 import type { AdminRole } from './auth/roles.js';
@@ -46,6 +47,10 @@ export interface EventRecord {
   receivedAt: Date;
   updatedAt: Date;
   rawTruncated: boolean;
+  /** The fields a refusal named (docs/input-rules.md); null when the event was not refused for its fields. */
+  refusedFields: string[] | null;
+  /** Set when an approver resolved the refused event (POST /admin/v1/events/{id}/resolve). */
+  resolution: Resolution | null;
   raw?: string | null;
 }
 
@@ -65,7 +70,8 @@ export type AuditAction =
   | 'planChange.reject'
   | 'account.approve'
   | 'account.reject'
-  | 'event.replay';
+  | 'event.replay'
+  | 'event.resolve';
 
 /** `audit/{autoId}`: one admin action, whatever came of it (docs/admin-api.md). */
 export interface AuditEntry {

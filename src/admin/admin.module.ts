@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { MarketplaceModule } from '../marketplace/marketplace.module.js';
+import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { AccountActions } from './accounts/account-actions.service.js';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AdminViews } from './admin-views.service.js';
@@ -11,6 +12,7 @@ import { AdminAuthGuard } from './auth/admin-auth.guard.js';
 import { EntitlementActions } from './entitlements/entitlement-actions.service.js';
 import { EntitlementsController } from './entitlements/entitlements.controller.js';
 import { EventReplay } from './events/event-replay.service.js';
+import { EventResolution } from './events/event-resolution.service.js';
 import { EventsController } from './events/events.controller.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 
@@ -20,7 +22,7 @@ import { OpenApiController } from './openapi/openapi.controller.js';
  * controller added anywhere under the prefix is closed until it says who may call it.
  */
 @Module({
-  imports: [MarketplaceModule, DiscoveryModule],
+  imports: [MarketplaceModule, WebhooksModule, DiscoveryModule],
   controllers: [EntitlementsController, AccountsController, EventsController, AuditController, OpenApiController],
   providers: [
     AdminAuthenticator,
@@ -30,6 +32,7 @@ import { OpenApiController } from './openapi/openapi.controller.js';
     EntitlementActions,
     AccountActions,
     EventReplay,
+    EventResolution,
   ],
 })
 export class AdminModule {}

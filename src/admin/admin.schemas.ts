@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { z } from 'zod';
 import { AppError } from '../common/errors/app-error.js';
 import { OUTCOMES, SOURCES, STATUSES } from '../entitlements/entitlement.js';
+import { parseRfc3339, RFC3339_EXAMPLE } from '../entitlements/input-rules.js';
 import { parseBody } from '../webhooks/common/zod-body.js';
 import { ADMIN_DEFAULTS } from './admin.defaults.js';
 import type { Page } from './admin-store.js';
@@ -70,6 +71,34 @@ export const approveBody = z.strictObject({ reason: reason.optional() });
 export const rejectBody = z.strictObject({ reason });
 export const planChangeApproveBody = z.strictObject({ plan, reason: reason.optional() });
 export const planChangeRejectBody = z.strictObject({ plan, reason });
+
+const instant = z
+  .string()
+  .refine((s) => parseRfc3339(s) !== null, `must be an RFC 3339 date-time with a zone, like ${RFC3339_EXAMPLE}`);
+
+/** How an approver resolves an event refused for an unusable start or end of access (docs/input-rules.md). */
+export const resolveBody = z
+  .strictObject({
+    validUntil: z.union([z.literal('open-ended'), instant]).meta({
+      description: `The end of access, in place of the refused value: an RFC 3339 date-time with a zone (${RFC3339_EXAMPLE}), or \`open-ended\` (explicitly none)`,
+    }),
+    validFrom: instant.optional().meta({
+      description: 'The start of access: required when the refused value was a start (start_at, newOfferStartTime)',
+    }),
+    reason: reason.meta({ description: 'Why; kept in the audit trail and on the event record' }),
+  })
+  .superRefine((b, ctx) => {
+    const until = b.validUntil === 'open-ended' ? null : parseRfc3339(b.validUntil ?? '');
+    const from = b.validFrom ? parseRfc3339(b.validFrom) : null;
+    if (until && from && from.getTime() >= until.getTime()) {
+      ctx.addIssue({ code: 'custom', path: ['validFrom'], message: 'must be before validUntil' });
+    }
+  })
+  .transform((b) => ({
+    validUntil: b.validUntil === 'open-ended' ? null : parseRfc3339(b.validUntil)!,
+    validFrom: b.validFrom ? parseRfc3339(b.validFrom)! : null,
+    reason: b.reason,
+  }));
 
 /** Bodies are optional for approvals: a request without one (or with an empty one) is `{}`. */
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

@@ -1,4 +1,5 @@
 import type { Outcome, Source } from './entitlement.js';
+import type { Resolution } from './input-rules.js';
 
 export type TransportKind = 'pubsub-pull' | 'pubsub-push' | 'webhook' | 'admin' | 'scheduler' | 'signup';
 
@@ -13,6 +14,10 @@ export interface InboundEvent {
   raw?: string;
   /** Cloud Trace resource of the request that brought it (`projects/P/traces/T`): on log lines, never stored. */
   trace?: string;
+  /** A refused input: the fields the refusal names (docs/input-rules.md), kept on the event record. */
+  refusedFields?: string[];
+  /** An approver's resolution of a refused event (admin API); kept on the record once the outcome is final. */
+  resolution?: Resolution;
 }
 
 /** Largest raw payload kept in an event record; larger payloads are cut and flagged. */

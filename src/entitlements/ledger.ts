@@ -46,11 +46,24 @@ export class Ledger {
     });
     return result;
   }
+
+  /**
+   * Closes the refused record of an event an approver resolved when its changes were applied under
+   * keys of their own (one per product); a record already final answers `duplicate`.
+   */
+  async settle(event: InboundEvent, outcome: Outcome, reason: string): Promise<LedgerResult> {
+    const result = await this.store.recordEvent(event, outcome, reason, this.clock.now());
+    this.logger.info('inbound event settled', { ...deliveryFields(event), outcome: result.outcome, reason });
+    return result;
+  }
 }
 
 /** What every ledger log line says about the delivery: source, event key, Pub/Sub message id, trace. */
 function deliveryFields(event: InboundEvent): Record<string, unknown> {
   const fields: Record<string, unknown> = { source: event.source, eventKey: event.eventKey };
+  // The invalid-events metric (docs/operations.md) can break its count down by refused field.
+  if (event.refusedFields?.length) fields.fields = event.refusedFields;
+  if (event.resolution) fields.resolvedBy = event.resolution.actor.kind;
   if (event.transport.kind.startsWith('pubsub') && event.transport.id) fields.messageId = event.transport.id;
   if (event.trace) fields.trace = event.trace;
   return fields;

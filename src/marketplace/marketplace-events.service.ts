@@ -6,10 +6,11 @@ import { Clock } from '../entitlements/clock.js';
 import type { Actor, EntitlementChange, Outcome } from '../entitlements/entitlement.js';
 import { EntitlementStore } from '../entitlements/entitlement-store.js';
 import type { InboundEvent, LedgerResult, TransportKind } from '../entitlements/inbound-event.js';
+import type { Resolution } from '../entitlements/input-rules.js';
 import { Ledger } from '../entitlements/ledger.js';
 import { accountSubject } from '../entitlements/subject.js';
 import { ApprovalPolicy } from './approval-policy.js';
-import { dateOf, lastSegment, productOf, statusOf } from './entitlement-state.js';
+import { dateOf, fetchedTimes, lastSegment, productOf, statusOf } from './entitlement-state.js';
 import { decideAccount } from './events/accounts.js';
 import { mirror, type Action, type ApprovalStage, type Decision } from './events/decision.js';
 import { decideEntitlement, isKnownEntitlementEvent } from './events/event-families.js';
@@ -22,6 +23,8 @@ export interface Delivery {
   data: Buffer;
   messageId: string;
   transport: Extract<TransportKind, 'pubsub-pull' | 'pubsub-push' | 'admin' | 'scheduler'>;
+  /** An approver's window for a message refused for an unusable fetched time (admin API). */
+  resolution?: Resolution;
 }
 
 export type HandleResult = { outcome: Outcome | 'retry'; reason?: string };
@@ -140,7 +143,7 @@ export class MarketplaceEvents {
       );
     }
     const change = this.mirrorChange(id, accountId, entitlement, event, mirror(null, 'approval_requested'));
-    if (!change.ok) return this.ledger.record(event, 'invalid', change.reason);
+    if (!change.ok) return this.ledger.record({ ...event, refusedFields: change.fields }, 'invalid', change.reason);
     return this.ledger.apply({ ...change.change, actor }, event);
   }
 
@@ -241,7 +244,10 @@ export class MarketplaceEvents {
     if (decision.kind === 'erase')
       return { result: await this.erase(id, event, dateOf(entitlement.updateTime)), approved };
     const change = this.mirrorChange(id, accountId, entitlement, event, decision);
-    if (!change.ok) return { result: await this.ledger.record(event, 'invalid', change.reason), approved };
+    if (!change.ok) {
+      const refused = { ...event, refusedFields: change.fields };
+      return { result: await this.ledger.record(refused, 'invalid', change.reason), approved };
+    }
     return { result: await this.ledger.apply(change.change, event), approved };
   }
 
@@ -347,14 +353,17 @@ export class MarketplaceEvents {
     e: Entitlement,
     event: InboundEvent,
     decision: Extract<Decision, { kind: 'mirror' }>,
-  ): { ok: true; change: EntitlementChange } | { ok: false; reason: string } {
+  ): { ok: true; change: EntitlementChange } | { ok: false; reason: string; fields?: string[] } {
     const product = this.resolveProduct(e);
     if (!product.ok) return product;
     const status = statusOf(e.state)!;
-    const periodEnd = dateOf(e.subscriptionEndTime) ?? dateOf(e.offerEndTime);
+    const read = fetchedTimes(e, status, event.resolution);
+    if (!read.ok) return read;
+    const { times } = read;
+    const periodEnd = times.subscriptionEndTime ?? times.offerEndTime;
     const pendingProviderPlan = this.pendingPlanName(e);
     const pendingMapped = pendingProviderPlan ? this.catalog.resolve('gcp', productOf(e)!, pendingProviderPlan) : null;
-    const future = status === 'pending_approval' ? dateOf(e.newOfferStartTime) : null;
+    const future = status === 'pending_approval' ? times.newOfferStartTime : null;
     const approval: ApprovalStage | null = status === 'pending_approval' ? decision.approval : null;
     return {
       ok: true,
@@ -380,15 +389,18 @@ export class MarketplaceEvents {
         pendingPlan: pendingProviderPlan
           ? { plan: pendingMapped?.ok ? pendingMapped.ref.plan : null, providerPlan: pendingProviderPlan }
           : null,
-        actor: { type: 'provider', id: 'gcp-marketplace' },
+        // An approver's resolution of an unusable fetched time is theirs in the history.
+        actor: event.resolution
+          ? { type: 'admin', id: event.resolution.actor.id }
+          : { type: 'provider', id: 'gcp-marketplace' },
         details: {
           marketplace: {
             accountId,
             orderId: e.orderId ?? null,
             offer: e.offer ?? null,
-            offerEndTime: dateOf(e.offerEndTime),
-            subscriptionEndTime: dateOf(e.subscriptionEndTime),
-            newOfferStartTime: dateOf(e.newOfferStartTime),
+            offerEndTime: times.offerEndTime,
+            subscriptionEndTime: times.subscriptionEndTime,
+            newOfferStartTime: times.newOfferStartTime,
             usageReportingId: e.usageReportingId ?? null,
             quoteExternalName: e.quoteExternalName ?? null,
             cancellationReason: e.cancellationReason ?? null,
@@ -415,7 +427,15 @@ export class MarketplaceEvents {
   }
 
   private event(eventKey: string, eventType: string, delivery: Delivery, raw: string): InboundEvent {
-    return { source: 'gcp', eventKey, eventType, transport: { kind: delivery.transport, id: delivery.messageId }, raw };
+    const transport = { kind: delivery.transport, id: delivery.messageId };
+    return {
+      source: 'gcp',
+      eventKey,
+      eventType,
+      transport,
+      raw,
+      ...(delivery.resolution ? { resolution: delivery.resolution } : {}),
+    };
   }
 
   private async fetch<T>(fn: () => Promise<T>): Promise<T> {

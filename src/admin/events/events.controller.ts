@@ -1,10 +1,11 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { eventsQuery, idParam, parseRequest } from '../admin.schemas.js';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { eventsQuery, idParam, parseRequest, resolveBody } from '../admin.schemas.js';
 import { AdminViews } from '../admin-views.service.js';
 import { CurrentPrincipal } from '../auth/admin-auth.guard.js';
 import { AdminRoute, type Principal } from '../auth/roles.js';
 import { ref } from '../openapi/schemas.js';
 import { EventReplay } from './event-replay.service.js';
+import { EventResolution } from './event-resolution.service.js';
 
 const ID = { eventId: 'Event id as listed (`{source}:{eventKey}`, hashed when unsafe)' };
 
@@ -13,6 +14,7 @@ export class EventsController {
   constructor(
     private readonly views: AdminViews,
     private readonly replays: EventReplay,
+    private readonly resolutions: EventResolution,
   ) {}
 
   @Get()
@@ -57,5 +59,24 @@ export class EventsController {
   })
   replay(@CurrentPrincipal() principal: Principal, @Param('eventId') eventId: string) {
     return this.replays.replay(principal, idParam('eventId', eventId));
+  }
+
+  @Post(':eventId/resolve')
+  @HttpCode(200)
+  @AdminRoute({
+    role: 'approver',
+    operationId: 'resolveEvent',
+    summary: 'Apply an event refused for an unusable start or end of access, with an explicit window',
+    description:
+      'For an `invalid` event whose `refusedFields` bound access (docs/input-rules.md: an unfilled GetCourse variable, an unparseable or out-of-range date): the explicit `validUntil` (or `open-ended`) and, for a refused start, `validFrom` stand in for the refused values, and the event goes through the path it first took into the ledger, under its recorded key. The record becomes final and carries `resolution {actor, reason, at, validUntil, validFrom}`; the history names the approver. Idempotent: a second resolution, or one for an event refused for other fields, answers 409.',
+    tags: ['events'],
+    params: ID,
+    body: resolveBody,
+    errors: [400, 404, 409],
+    response: { status: 200, description: 'What the resolution came to', schema: ref('ResolveResult') },
+  })
+  resolve(@CurrentPrincipal() principal: Principal, @Param('eventId') eventId: string, @Body() body: unknown) {
+    const request = parseRequest(resolveBody, body);
+    return this.resolutions.resolve(principal, idParam('eventId', eventId), request);
   }
 }

@@ -139,7 +139,28 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       receivedAt: dateTime,
       updatedAt: dateTime,
       rawTruncated: { type: 'boolean' },
+      refusedFields: {
+        type: ['array', 'null'],
+        items: { type: 'string' },
+        description: 'The fields a refusal named (docs/input-rules.md); null when not refused for its fields',
+      },
+      resolution: nullable(ref('Resolution')),
       raw: { type: ['string', 'null'] },
+    },
+  },
+  Resolution: {
+    type: 'object',
+    description: "An approver's resolution of a refused event (POST /admin/v1/events/{eventId}/resolve)",
+    required: ['actor', 'reason', 'at', 'validUntil', 'validFrom'],
+    properties: {
+      actor: {
+        type: 'object',
+        properties: { kind: { type: 'string', enum: ['user', 'api-key'] }, id: { type: 'string' } },
+      },
+      reason: { type: 'string' },
+      at: dateTime,
+      validUntil: { ...nullableDate, description: 'null: explicitly open-ended' },
+      validFrom: nullableDate,
     },
   },
   EventPage: page('Event'),
@@ -215,6 +236,32 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       auditId: { type: ['string', 'null'] },
     },
   },
+  ResolveResult: {
+    type: 'object',
+    required: ['eventId', 'before', 'window', 'result', 'after', 'auditId'],
+    properties: {
+      eventId: { type: 'string' },
+      before: { type: 'object', description: 'outcome, reason, refusedFields, resolution, attempts before' },
+      window: {
+        type: 'object',
+        properties: {
+          validUntil: { ...nullableDate, description: 'null: explicitly open-ended' },
+          validFrom: nullableDate,
+          overridden: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Provider fields the window stood in for',
+          },
+        },
+      },
+      result: {
+        type: 'object',
+        description: 'The ledger: `outcome` (applied, stale, ignored) and, for webhooks, `results` per entitlement',
+      },
+      after: nullable({ type: 'object' }),
+      auditId: { type: ['string', 'null'] },
+    },
+  },
   AuditEntry: {
     type: 'object',
     required: ['id', 'at', 'actor', 'role', 'action', 'target', 'outcome', 'answer'],
@@ -236,6 +283,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
           'account.approve',
           'account.reject',
           'event.replay',
+          'event.resolve',
         ],
       },
       target: {

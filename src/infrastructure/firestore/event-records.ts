@@ -9,6 +9,7 @@ import {
 import { Buffer } from 'node:buffer';
 import type { Outcome } from '../../entitlements/entitlement.js';
 import { MAX_RAW_BYTES, type InboundEvent } from '../../entitlements/inbound-event.js';
+import { isFinalOutcome } from '../../entitlements/ledger-plan.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { COLLECTIONS, eventDocumentId } from './collections.js';
 
@@ -25,7 +26,11 @@ export function priorOutcome(snap: DocumentSnapshot | undefined): { outcome: Out
   return snap?.exists ? { outcome: snap.get('outcome') as Outcome } : null;
 }
 
-/** Writes the event ledger record: `create()` the first time, an update on a replay of an invalid or failed event. */
+/**
+ * Writes the event ledger record: `create()` the first time, an update on a replay of an invalid or failed event.
+ * `refusedFields` is written when a refusal names them and kept afterwards; an approver's `resolution` only
+ * with a final outcome (a resolution that is refused again leaves the event unresolved).
+ */
 export function writeEventRecord(
   tx: Transaction,
   ref: DocumentReference,
@@ -53,6 +58,8 @@ export function writeEventRecord(
     rawTruncated: raw.truncated,
     updatedAt: now,
     expireAt: Timestamp.fromMillis(now.getTime() + retentionMs),
+    ...(event.refusedFields?.length ? { refusedFields: event.refusedFields } : {}),
+    ...(event.resolution && isFinalOutcome(outcome) ? { resolution: event.resolution } : {}),
   };
   if (snap?.exists) tx.update(ref, { ...data, attempts: FieldValue.increment(1) });
   else tx.create(ref, { ...data, receivedAt: now, attempts: 1 });

@@ -30,6 +30,8 @@ const EVENT_SUMMARY_FIELDS = [
   'receivedAt',
   'updatedAt',
   'rawTruncated',
+  'refusedFields',
+  'resolution',
 ];
 
 /**
@@ -150,6 +152,8 @@ function toEvent(snap: DocumentSnapshot): EventRecord {
     receivedAt: data.receivedAt as Date,
     updatedAt: data.updatedAt as Date,
     rawTruncated: data.rawTruncated === true,
+    refusedFields: Array.isArray(data.refusedFields) ? (data.refusedFields as string[]) : null,
+    resolution: (data.resolution as EventRecord['resolution'] | undefined) ?? null,
     ...('raw' in data ? { raw: (data.raw as string | null) ?? null } : {}),
   };
 }

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import type { AppError } from '../../common/errors/app-error.js';
 import type { EntitlementChange } from '../../entitlements/entitlement.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
 import { Ledger } from '../../entitlements/ledger.js';
+import { refusedFieldsOf } from './zod-body.js';
 
 /** What a provider mapper makes of one verified, schema-valid payload. */
 export type Mapped =
@@ -39,8 +41,18 @@ export class WebhookIntake {
     return { outcome, results };
   }
 
-  /** A request that failed verification or validation: recorded (raw capped) so it can be inspected. */
+  /** A request that failed verification: recorded (raw capped) so it can be inspected. */
   async reject(event: InboundEvent, reason: string): Promise<void> {
     await this.ledger.record(event, 'invalid', reason);
+  }
+
+  /**
+   * A verified request refused for its content (the 400 names the fields): recorded `invalid`
+   * with the fields named, so it is listed, counted and, for a value that bounds access,
+   * resolvable by an approver (docs/input-rules.md). Answers `duplicate` when the record under
+   * that key is already final (an approver resolved it): the redelivery is then acknowledged.
+   */
+  refuse(event: InboundEvent, error: AppError): Promise<LedgerResult> {
+    return this.ledger.record({ ...event, refusedFields: refusedFieldsOf(error) }, 'invalid', error.message);
   }
 }

@@ -57,7 +57,11 @@ export class EasyCartController {
     return this.handle(req, signature, token);
   }
 
-  private async handle(req: HttpRequest, signature: string | undefined, pathToken: string | undefined) {
+  private async handle(
+    req: HttpRequest,
+    signature: string | undefined,
+    pathToken: string | undefined,
+  ): Promise<EasyCartAnswer> {
     const raw = req.rawBody ?? Buffer.alloc(0);
     const body = parseJson(raw);
     const verdict = verifyEasyCartRequest(this.credentials, {
@@ -74,7 +78,7 @@ export class EasyCartController {
       const error = new AppError('validation_failed', 'Invalid payload: (body): must be a JSON object', {
         fields: [{ field: '(body)', problem: 'must be a JSON object' }],
       });
-      await this.reject(`malformed:${sha256(raw)}`, 'unknown', raw, error.message);
+      await this.refuse(`malformed:${sha256(raw)}`, 'unknown', raw, error);
       throw error;
     }
 
@@ -85,8 +89,11 @@ export class EasyCartController {
         receivedAt: this.clock.now(),
       });
     } catch (error) {
-      if (error instanceof AppError)
-        await this.reject(`malformed:${sha256(raw)}`, claimedEvent(body), raw, error.message);
+      if (!(error instanceof AppError)) throw error;
+      const eventKey = `malformed:${sha256(raw)}`;
+      const recorded = await this.refuse(eventKey, claimedEvent(body), raw, error);
+      // Already final under this key: an approver resolved it (docs/input-rules.md). The repeat is a duplicate.
+      if (recorded?.outcome === 'duplicate') return { outcome: 'duplicate' as const, eventKey, results: [recorded] };
       throw error;
     }
     const event = this.inbound(result.eventKey, result.eventType, raw);
@@ -106,6 +113,25 @@ export class EasyCartController {
       transport: { kind: 'webhook' },
       raw: raw.toString('utf8'),
     };
+  }
+
+  /** Records a request refused for its fields (named on the record); the 400 stands even if the ledger cannot be written. */
+  private async refuse(
+    eventKey: string,
+    eventType: string,
+    raw: Buffer,
+    error: AppError,
+  ): Promise<LedgerResult | null> {
+    try {
+      return await this.intake.refuse(this.inbound(eventKey, eventType, raw), error);
+    } catch (failure) {
+      this.logger.warning('could not record a refused EasyCart request', {
+        eventKey,
+        reason: error.message,
+        error: failure,
+      });
+      return null;
+    }
   }
 
   /** Records a refused request; the refusal stands even if the ledger cannot be written. */

@@ -4,7 +4,7 @@ import { AppError } from '../../common/errors/app-error.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import type { EntitlementChange } from '../../entitlements/entitlement.js';
-import { mapEasyCart, type MappedEasyCart } from './easycart.mapper.js';
+import { mapEasyCart, withEasyCartWindow, type MappedEasyCart } from './easycart.mapper.js';
 import { parseEasyCartDate } from './easycart.schema.js';
 
 type Payload = Record<string, unknown>;
@@ -247,6 +247,48 @@ describe('mapEasyCart', () => {
   });
 });
 
+describe('mapEasyCart: a present but unusable end date (docs/input-rules.md)', () => {
+  const grant = { ...fixture('product_assigned'), expiration_date: '2026-12-02T10:00:00+01:00' };
+
+  it('should refuse a grant whose expiration_date cannot be read, never granting it open-ended', () => {
+    for (const value of ['', 'never', '2026-12-02 10:00', 1_764_666_000_000_000, 12, false, {}]) {
+      const error = badRequest({ ...grant, expiration_date: value });
+      expect(error.details).toEqual({
+        fields: [{ field: 'expiration_date', problem: expect.stringContaining('must be ISO-8601 with a time zone') }],
+      });
+    }
+    // Control: the same payload with the value filled is granted until it; null is EasyCart's "no date".
+    expect(onlyChange(map(grant)).validUntil).toEqual(new Date('2026-12-02T09:00:00Z'));
+    expect(onlyChange(map({ ...grant, expiration_date: null })).validUntil).toBeNull();
+  });
+
+  it('should refuse a cancellation whose period end cannot be read', () => {
+    const cancel = { ...fixture('product_assigned'), event: 'subscription_canceled' };
+    expect(badRequest({ ...cancel, subscription_current_period_end: '{{period_end}}' }).message).toContain(
+      'subscription_current_period_end: must be ISO-8601',
+    );
+    expect(onlyChange(map(cancel)).validUntil).toEqual(new Date('2026-12-02T09:00:00Z'));
+  });
+
+  it('should still end access when an expiry carries an unreadable date: the narrowest reading', () => {
+    const expired: Payload = { ...fixture('product_access_expired'), expiration_date: 'soon' };
+    // Ended at the event time (the expiry notice's date is unreadable), not at some later date.
+    expect(onlyChange(map(expired))).toMatchObject({ status: 'expired', validUntil: new Date(1764666000 * 1000) });
+    const { timestamp: _, ...untimed } = expired;
+    expect(onlyChange(map(untimed))).toMatchObject({ status: 'expired', validUntil: receivedAt });
+  });
+
+  it('should put an approver end date in place of every end field', () => {
+    const refused = { ...grant, expiration_date: 'never' };
+    const until = new Date('2027-03-01T00:00:00Z');
+    const patched = withEasyCartWindow(refused, ['expiration_date'], { validUntil: until, validFrom: null });
+    expect(onlyChange(map(patched)).validUntil).toEqual(until);
+    const open = withEasyCartWindow(refused, ['expiration_date'], { validUntil: null, validFrom: null });
+    expect(onlyChange(map(open)).validUntil).toBeNull();
+    expect(withEasyCartWindow(refused, ['timestamp'], { validUntil: until, validFrom: null })).toBe(refused);
+  });
+});
+
 describe('parseEasyCartDate', () => {
   it('should read unix seconds, milliseconds and ISO-8601 with a zone as the same instant', () => {
     const expected = new Date('2026-12-02T09:00:00Z');
@@ -273,6 +315,10 @@ describe('parseEasyCartDate', () => {
       -5,
       8640000000000001, // past the largest Date: found by the fuzz test
       '+275760-09-13T00:00:01Z',
+      1796202000000000, // microseconds: a unit EasyCart never sends (docs/input-rules.md)
+      '1796202000000000',
+      17962020000, // 11 digits: neither seconds nor milliseconds of this era
+      86400,
     ]) {
       expect(parseEasyCartDate(value)).toBeNull();
     }

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { CatalogResult } from '../../entitlements/catalog.js';
 import type { EntitlementChange, Source } from '../../entitlements/entitlement.js';
+import type { Bounds, WindowOverride } from '../../entitlements/input-rules.js';
 import { emailSubject } from '../../entitlements/subject.js';
 import type { Mapped } from '../common/webhook-intake.js';
 import { parseBody } from '../common/zod-body.js';
 import {
   easyCartAccessSchema,
   easyCartEnvelopeSchema,
+  parseEasyCartDate,
   type EasyCartAccessEvent,
   type EasyCartAction,
 } from './easycart.schema.js';
@@ -71,7 +73,7 @@ export function mapEasyCart(body: unknown, ctx: EasyCartContext): MappedEasyCart
       },
     };
   }
-  const payload = parseBody(easyCartAccessSchema(meaning), body);
+  const payload = parseBody(easyCartAccessSchema(meaning), endingReadable(meaning, body));
   const eventKey = easyCartEventKey(payload, body);
   const resolved = ctx.resolve('easycart', payload.productCode, payload.planCode);
   if (!resolved.ok)
@@ -147,6 +149,41 @@ function changeFor(action: EasyCartAction, p: EasyCartAccessEvent, base: Entitle
       // A paid renewal (or a resumed subscription) runs on: a pending cancellation's end is lifted.
       return { ...base, periodEnd: null, validUntil: p.expirationDate };
   }
+}
+
+/** The payload fields that bound access (docs/input-rules.md): both end it. */
+export const EASYCART_BOUNDS: Bounds = { expiration_date: 'end', subscription_current_period_end: 'end' };
+
+/**
+ * An event that ends access (expire, revoke) with an unreadable end date is not held back for it:
+ * the date is read as absent, so access ends when EasyCart says so, the narrowest reading. Every
+ * other event is refused for it (docs/input-rules.md).
+ */
+function endingReadable(action: EasyCartAction, body: unknown): unknown {
+  if ((action !== 'expire' && action !== 'revoke') || !body || typeof body !== 'object') return body;
+  const readable = { ...(body as Record<string, unknown>) };
+  for (const field of Object.keys(EASYCART_BOUNDS)) {
+    const value = readable[field];
+    const usable = (typeof value === 'number' || typeof value === 'string') && parseEasyCartDate(value) !== null;
+    if (value !== null && value !== undefined && !usable) delete readable[field];
+  }
+  return readable;
+}
+
+/**
+ * The body with an approver's end date in place of every end field once one was refused (admin API
+ * resolution), so the date is the end whichever field the event reads: the override stands in for
+ * what EasyCart should have sent; open-ended is `null`, EasyCart's own "no date".
+ */
+export function withEasyCartWindow(
+  body: Record<string, unknown>,
+  refused: readonly string[],
+  override: WindowOverride,
+): Record<string, unknown> {
+  if (!refused.some((f) => EASYCART_BOUNDS[f] === 'end')) return body;
+  const patched = { ...body };
+  for (const field of Object.keys(EASYCART_BOUNDS)) patched[field] = override.validUntil?.toISOString() ?? null;
+  return patched;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { epochInstant } from '../../entitlements/input-rules.js';
 
 /**
  * EasyCart (Easytools) webhook payloads: a flat snake_case JSON object, the type in `event`.
@@ -24,11 +25,13 @@ const ISO_WITH_ZONE =
  * An EasyCart date: unix seconds (the top-level `timestamp`; milliseconds are recognised by
  * size) or ISO-8601 with a zone (`2021-06-03T13:58:04+02:00`, older payloads). A date-time
  * without a zone is refused: EasyCart always sent one, and guessing would shift access by hours.
+ * So is a number that is neither seconds nor milliseconds of this era (docs/input-rules.md): a
+ * microsecond count would otherwise end access in the year 55 000.
  */
 export function parseEasyCartDate(value: number | string): Date | null {
   if (typeof value === 'number') return fromEpoch(value);
   const text = value.trim();
-  if (/^\d{9,13}(?:\.\d+)?$/.test(text)) return fromEpoch(Number(text));
+  if (/^\d+(?:\.\d+)?$/.test(text)) return fromEpoch(Number(text));
   const m = ISO_WITH_ZONE.exec(text);
   if (!m) return null;
   const [, y, mo, d, h, mi, s = '0', frac = '0', zone = 'Z'] = m;
@@ -41,10 +44,7 @@ export function parseEasyCartDate(value: number | string): Date | null {
 }
 
 function fromEpoch(n: number): Date | null {
-  if (!Number.isFinite(n) || n <= 0) return null;
-  const date = new Date(n >= 1e12 ? n : n * 1000);
-  // Beyond ±8.64e15 ms a Date is invalid (and toISOString throws): refuse like any unreadable date.
-  return Number.isNaN(date.getTime()) ? null : date;
+  return epochInstant(n, n >= 1e11 ? 'ms' : 's');
 }
 
 function zoneOffsetMs(zone: string): number {
@@ -54,16 +54,18 @@ function zoneOffsetMs(zone: string): number {
   return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0')) * 60_000;
 }
 
+const DATE_PROBLEM = 'must be ISO-8601 with a time zone or unix seconds (or milliseconds) after 2001';
+
 const date = z
   .union([z.number(), z.string()], {
-    error: 'must be ISO-8601 with a time zone or unix seconds',
+    error: DATE_PROBLEM,
   })
   .transform((v, ctx) => {
     const parsed = parseEasyCartDate(v);
     if (!parsed) {
       ctx.addIssue({
         code: 'custom',
-        message: 'must be ISO-8601 with a time zone or unix seconds',
+        message: DATE_PROBLEM,
       });
       return z.NEVER;
     }

@@ -76,8 +76,11 @@ export class GetCourseController {
         timeZone: this.settings.timeZone,
       });
     } catch (error) {
-      if (error instanceof AppError)
-        await this.reject(`malformed:${sha256(raw)}`, claimedEvent(fields), raw, error.message);
+      if (!(error instanceof AppError)) throw error;
+      const eventKey = `malformed:${sha256(raw)}`;
+      const recorded = await this.refuse(eventKey, claimedEvent(fields), raw, error);
+      // Already final under this key: an approver resolved it (docs/input-rules.md). The repeat is a duplicate.
+      if (recorded?.outcome === 'duplicate') return { outcome: 'duplicate', eventKey, results: [recorded] };
       throw error;
     }
     const event = inbound(result.eventKey, result.eventType, raw);
@@ -87,6 +90,25 @@ export class GetCourseController {
       eventKey: result.eventKey,
       results: intake.results,
     };
+  }
+
+  /** Records a callback refused for its fields (named on the record); the 400 stands even if the ledger cannot be written. */
+  private async refuse(
+    eventKey: string,
+    eventType: string,
+    raw: string,
+    error: AppError,
+  ): Promise<LedgerResult | null> {
+    try {
+      return await this.intake.refuse(inbound(eventKey, eventType, raw), error);
+    } catch (failure) {
+      this.logger.warning('could not record a refused GetCourse callback', {
+        eventKey,
+        reason: error.message,
+        error: failure,
+      });
+      return null;
+    }
   }
 
   /** Records a refused request; the refusal stands even if the ledger cannot be written. */

@@ -4,7 +4,7 @@ import { AppError } from '../../common/errors/app-error.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import type { EntitlementChange } from '../../entitlements/entitlement.js';
-import { mapGetCourse, type GetCourseContext, type MappedGetCourse } from './getcourse.mapper.js';
+import { mapGetCourse, withGetCourseWindow, type GetCourseContext, type MappedGetCourse } from './getcourse.mapper.js';
 import { getCourseFields } from './getcourse.schema.js';
 
 /** The filled-in callback of the shared sample set: its query string, decoded into fields as the HTTP layer hands them over. */
@@ -129,14 +129,49 @@ describe('mapGetCourse', () => {
     expect(renewed!.sourceTime.getTime()).toBeGreaterThan(cancelled!.sourceTime.getTime());
   });
 
-  it('should grant an open-ended purchase when GetCourse leaves finish_at unfilled', () => {
-    const [change] = changesOf(map({ ...sampleFields(), finish_at: '{object.finish_at}' }));
+  it('should grant an open-ended purchase when GetCourse sends finish_at empty', () => {
+    const [change] = changesOf(map({ ...sampleFields(), finish_at: '' }));
     expect(change).toMatchObject({
       validUntil: null,
       sourceTime: new Date('2026-11-02T07:00:00Z'),
     });
+    expect(changesOf(map({ ...sampleFields(), finish_at: '   ' }))[0]?.validUntil).toBeNull();
     const [finished] = changesOf(map({ ...sampleFields(), event: 'purchase_finished', finish_at: '' }));
     expect(finished!.sourceTime.getTime()).toBeGreaterThan(change!.sourceTime.getTime());
+  });
+
+  it('should refuse an unfilled {object.finish_at} on an active purchase, naming the field and the fix (never open-ended)', () => {
+    const message = badRequest({ ...sampleFields(), finish_at: '{object.finish_at}' });
+    expect(message).toBe(
+      'Invalid payload: finish_at: GetCourse sent {object.finish_at} unfilled (the variable does not exist where this process runs): fix the «Вызвать URL» template of the process; a purchase without an end date arrives with finish_at empty',
+    );
+    // The same with a start: both named in one answer; spaces inside the braces are GetCourse's too.
+    const both = badRequest({ ...sampleFields(), finish_at: '{ object.finish_at }', start_at: '{object.start_at}' });
+    expect(both).toContain('finish_at: GetCourse sent {object.finish_at} unfilled');
+    expect(both).toContain('start_at: GetCourse sent {object.start_at} unfilled');
+    // Control: the same callback with the value filled is granted until it.
+    expect(changesOf(map(sampleFields()))[0]?.validUntil).toEqual(new Date('2026-12-02T07:00:00Z'));
+  });
+
+  it('should refuse an active purchase whose template has no finish_at at all', () => {
+    const { finish_at: _, ...withoutEnd } = sampleFields();
+    expect(badRequest(withoutEnd)).toContain(
+      'finish_at: required for purchase_active: keep finish_at={object.finish_at} in the Call URL',
+    );
+  });
+
+  it('should end access on arrival for a finished or cancelled purchase whose optional fields are unfilled', () => {
+    for (const event of ['purchase_finished', 'purchase_cancelled']) {
+      const [change] = changesOf(
+        map({ ...sampleFields(), event, finish_at: '{object.finish_at}', status: '{object.status}' }),
+      );
+      expect(change).toMatchObject({ validUntil: ctx.receivedAt, providerState: event });
+      expect(change!.status).not.toBe('active');
+    }
+    // Whose access to what is never guessed, whatever the event.
+    expect(badRequest({ ...sampleFields(), event: 'purchase_finished', email: '{object.user.email}' })).toContain(
+      'email: GetCourse sent {object.user.email} unfilled',
+    );
   });
 
   it('should give one entitlement per product of a multi-product offer, under one event key', () => {
@@ -190,7 +225,7 @@ describe('mapGetCourse', () => {
     );
   });
 
-  it('should treat unfilled placeholders as missing and name each missing or malformed field', () => {
+  it('should refuse unfilled variables in every field it reads, and name each missing or malformed field', () => {
     const message = badRequest({
       ...sampleFields(),
       email: '{object.user.email}',
@@ -198,13 +233,35 @@ describe('mapGetCourse', () => {
       product: '{object.product_id}',
       finish_at: '2026-02-30 10:00:00',
     });
-    expect(message).toContain('email: required');
+    expect(message).toContain('email: GetCourse sent {object.user.email} unfilled');
     expect(message).toContain('purchase_id: required');
-    expect(message).toContain('product: required (or products)');
+    expect(message).toContain('product: GetCourse sent {object.product_id} unfilled');
+    expect(message).not.toContain('product: required');
     expect(message).toContain('finish_at: must be a date like 2026-11-21 14:00:00');
+    expect(badRequest({ ...sampleFields(), product: undefined, products: 'club,{object.offers}' })).toBe(
+      'Invalid payload: products: GetCourse sent {object.offers} unfilled (the variable does not exist where this process runs): fix the «Вызвать URL» template of the process',
+    );
+    expect(badRequest({ ...sampleFields(), user_id: '{object.user.id}' })).toContain('user_id: GetCourse sent');
+    expect(badRequest({ ...sampleFields(), status: '{object.status}' })).toContain('status: GetCourse sent');
     expect(badRequest({ ...sampleFields(), email: 'olga' })).toContain('email: must be an e-mail address');
     expect(badRequest({ ...sampleFields(), event: '{object.event}' })).toContain('event: required');
     expect(badRequest({ ...sampleFields(), status: { nested: true } })).toContain('status: must be text');
+  });
+
+  it('should never echo a value but the unfilled variable itself', () => {
+    const message = badRequest({ ...sampleFields(), finish_at: 'olga@example.ru {object.finish_at}' });
+    expect(message).toContain('finish_at: GetCourse sent {object.finish_at} unfilled');
+    expect(message).not.toContain('olga');
+  });
+
+  it('should put an approver window in place of the refused bounding fields only', () => {
+    const fields = { ...sampleFields(), finish_at: '{object.finish_at}', start_at: '{object.start_at}' };
+    const window = { validUntil: new Date('2027-01-01T00:00:00Z'), validFrom: new Date('2026-11-01T00:00:00Z') };
+    const [change] = changesOf(map(withGetCourseWindow(fields, ['finish_at', 'start_at'], window)));
+    expect(change).toMatchObject({ validUntil: window.validUntil, validFrom: window.validFrom });
+    const open = withGetCourseWindow(fields, ['finish_at'], { validUntil: null, validFrom: null });
+    expect(open).toMatchObject({ finish_at: '', start_at: '{object.start_at}' });
+    expect(changesOf(map({ ...open, start_at: '' }))[0]?.validUntil).toBeNull();
   });
 });
 

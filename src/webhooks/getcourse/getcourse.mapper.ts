@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { CatalogResult } from '../../entitlements/catalog.js';
 import type { EntitlementChange, ProductRef, Source } from '../../entitlements/entitlement.js';
+import type { Bounds, WindowOverride } from '../../entitlements/input-rules.js';
 import { emailSubject } from '../../entitlements/subject.js';
 import type { Mapped } from '../common/webhook-intake.js';
-import { parseBody } from '../common/zod-body.js';
+import { fieldProblems, invalidPayload, parseBody, type FieldProblem } from '../common/zod-body.js';
 import {
   getCourseEnvelopeSchema,
   getCoursePurchaseSchema,
+  PLACEHOLDER,
   PURCHASE_TAGS,
   type GetCoursePurchase,
 } from './getcourse.schema.js';
@@ -33,7 +35,7 @@ export interface MappedGetCourse {
 
 /**
  * A verified GetCourse callback (query and body fields merged) → what the ledger should do.
- * Throws the 400 `AppError` of `parseBody` when a field the template must send is missing.
+ * Throws a 400 `AppError` naming each field the template must send that is missing, unfilled or malformed.
  */
 export function mapGetCourse(fields: Record<string, unknown>, ctx: GetCourseContext): MappedGetCourse {
   const { event } = parseBody(getCourseEnvelopeSchema, fields);
@@ -45,7 +47,7 @@ export function mapGetCourse(fields: Record<string, unknown>, ctx: GetCourseCont
       mapped: { kind: 'ignored', reason },
     };
   }
-  const purchase = parseBody(getCoursePurchaseSchema, fields);
+  const purchase = readPurchase(event, fields);
   const eventKey = getCourseEventKey(purchase);
 
   const refs: ProductRef[] = [];
@@ -82,6 +84,78 @@ export function mapGetCourse(fields: Record<string, unknown>, ctx: GetCourseCont
     ...window,
   }));
   return { eventKey, eventType: event, mapped: { kind: 'changes', changes } };
+}
+
+/** The purchase fields that bound access (docs/input-rules.md). */
+export const GETCOURSE_BOUNDS: Bounds = { finish_at: 'end', start_at: 'start' };
+
+/** The fields that say whose access to which product: required on every purchase callback. */
+const IDENTITY_FIELDS = ['purchase_id', 'email', 'product', 'products'];
+/** Every field the mapper reads from a purchase callback. */
+const PURCHASE_FIELDS = [...IDENTITY_FIELDS, 'user_id', 'start_at', 'finish_at', 'status'];
+
+/**
+ * Validates a purchase callback. A literal `{object.…}` in a field it reads is a template fault
+ * (the variable does not exist where the process runs), never a missing value: refused, naming the
+ * field and the fix. `purchase_active` must carry `finish_at`; its empty value is how GetCourse
+ * sends a purchase without an end date. One 400 names every problem.
+ *
+ * A callback that ends access (finished, cancelled) is refused only for its identity fields: an
+ * unfilled `finish_at`, `start_at`, `status` or `user_id` there is read as absent, which ends access
+ * on arrival, the narrowest reading. Refusing it would keep access the school meant to end.
+ */
+function readPurchase(tag: string, fields: Record<string, unknown>): GetCoursePurchase {
+  const checked = tag === 'purchase_active' ? PURCHASE_FIELDS : IDENTITY_FIELDS;
+  const problems = checked.flatMap((field) => unfilled(field, fields[field]));
+  if (tag === 'purchase_active' && !Object.hasOwn(fields, 'finish_at')) {
+    problems.push({
+      field: 'finish_at',
+      problem:
+        'required for purchase_active: keep finish_at={object.finish_at} in the Call URL (GetCourse sends it empty for a purchase without an end date)',
+    });
+  }
+  const named = new Set(problems.map((p) => p.field));
+  // `product` and `products` are one requirement: an unfilled one is not reported "required" again.
+  if (named.has('products')) named.add('product');
+  const rest = Object.fromEntries(Object.entries(fields).filter(([key]) => !named.has(key)));
+  const parsed = getCoursePurchaseSchema.safeParse(rest);
+  if (parsed.success && !problems.length) return parsed.data;
+  const others = parsed.success ? [] : fieldProblems(parsed.error).filter((p) => !named.has(p.field));
+  throw invalidPayload([...problems, ...others]);
+}
+
+function unfilled(field: string, value: unknown): FieldProblem[] {
+  const texts = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+  const found = texts.map((t) => PLACEHOLDER.exec(t)?.[0]).find(Boolean);
+  if (!found) return [];
+  // Only the variable's own name is echoed: braces, letters, digits, dots; never the rest of the value.
+  const variable = found.length <= 80 ? found.replace(/\s+/g, '') : '{object.…}';
+  const noEnd = field === 'finish_at' ? '; a purchase without an end date arrives with finish_at empty' : '';
+  return [
+    {
+      field,
+      problem: `GetCourse sent ${variable} unfilled (the variable does not exist where this process runs): fix the «Вызвать URL» template of the process${noEnd}`,
+    },
+  ];
+}
+
+/**
+ * The callback's fields with an approver's window in place of the refused bounding fields, for the
+ * admin API's resolution: the override stands in for what GetCourse should have sent (an ISO time
+ * with a zone, or an empty `finish_at` for open-ended).
+ */
+export function withGetCourseWindow(
+  fields: Record<string, unknown>,
+  refused: readonly string[],
+  override: WindowOverride,
+): Record<string, unknown> {
+  const patched = { ...fields };
+  for (const field of refused) {
+    const bound = GETCOURSE_BOUNDS[field];
+    if (bound === 'end') patched[field] = override.validUntil?.toISOString() ?? '';
+    if (bound === 'start' && override.validFrom) patched[field] = override.validFrom.toISOString();
+  }
+  return patched;
 }
 
 type Window = Pick<EntitlementChange, 'status' | 'sourceTime' | 'validFrom' | 'validUntil'>;

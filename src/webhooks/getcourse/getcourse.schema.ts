@@ -3,15 +3,16 @@ import { parseGetCourseTime, type GetCourseTime } from './getcourse.time.js';
 
 /**
  * GetCourse callbacks carry what the school's Call URL template asks for (docs/integrations/
- * getcourse.md): every value a string, from the query, a form or a JSON body. A variable
- * GetCourse could not fill arrives empty or as its literal `{object.…}` text: both are missing.
+ * getcourse.md): every value a string, from the query, a form or a JSON body. An empty value is
+ * missing. A variable GetCourse could not fill arrives as its literal `{object.…}` text: the mapper
+ * refuses it in every purchase field before this schema runs (docs/input-rules.md).
  */
 
 /** Event tags of the purchase templates; any other tag is recorded and ignored. */
 export const PURCHASE_TAGS = ['purchase_active', 'purchase_finished', 'purchase_cancelled'] as const;
 export type PurchaseTag = (typeof PURCHASE_TAGS)[number];
 
-const PLACEHOLDER = /\{\s*[A-Za-z_]+(?:\.[A-Za-z0-9_]+)+\s*\}/;
+export const PLACEHOLDER = /\{\s*[A-Za-z_]+(?:\.[A-Za-z0-9_]+)+\s*\}/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**

@@ -4,7 +4,14 @@ import type { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import type { EntitlementChange } from '../../entitlements/entitlement.js';
 import type { Mapped } from '../common/webhook-intake.js';
-import { mapPurchaselyEvent, purchaselyEventKey, type PurchaselyMapContext } from './purchasely.mapper.js';
+import { AppError } from '../../common/errors/app-error.js';
+import {
+  mapPurchaselyEvent,
+  purchaselyEventKey,
+  readPurchaselyEvent,
+  withPurchaselyWindow,
+  type PurchaselyMapContext,
+} from './purchasely.mapper.js';
 import { purchaselyEventSchema } from './purchasely.schema.js';
 
 const fixture = (name: string) =>
@@ -297,5 +304,57 @@ describe('purchaselyEventKey', () => {
     const lifecycle = parse({ api_version: 3, event_name: 'RENEWAL_DISABLED' });
     expect(purchaselyEventKey(lifecycle, 'a')).toMatch(/^raw:[0-9a-f]{64}$/);
     expect(purchaselyEventKey(lifecycle, 'a')).not.toBe(purchaselyEventKey(lifecycle, 'b'));
+  });
+});
+
+describe('readPurchaselyEvent: a present but unusable expiry (docs/input-rules.md)', () => {
+  const refusal = (body: Record<string, unknown>) => {
+    try {
+      readPurchaselyEvent(body);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 400) return error.details;
+      throw error;
+    }
+    throw new Error('expected a 400');
+  };
+
+  it('should refuse an ACTIVATE whose expiry is in a unit or form Purchasely never sends', () => {
+    for (const [field, value] of [
+      ['effective_next_renewal_at_ms', 1_702_390_991], // seconds
+      ['effective_next_renewal_at_ms', 1.5],
+      ['effective_next_renewal_at_ms', '1702390991777'], // text where a number belongs
+      ['next_renewal_at', 1_702_390_991_777], // a number where a date belongs
+      ['next_renewal_at', 'next tuesday'],
+      ['next_renewal_at', ''],
+      ['effective_next_renewal_at_ms', 1_702_390_991_777_000], // microseconds
+      ['next_renewal_at', '2023-12-12'],
+      ['next_renewal_at', '2023'],
+      ['expires_at', 'Dec 12 2023 14:23'],
+    ] as const) {
+      expect(refusal({ ...activate, [field]: value })).toEqual({
+        fields: [{ field, problem: expect.stringMatching(/^must be /) }],
+      });
+    }
+    // Control: the recorded values are read.
+    expect(readPurchaselyEvent(activate).effective_next_renewal_at_ms).toBe(1702390991777);
+  });
+
+  it('should not hold back a DEACTIVATE or a lifecycle event for an expiry they do not read', () => {
+    expect(readPurchaselyEvent({ ...deactivate, next_renewal_at_ms: 5 }).event_name).toBe('DEACTIVATE');
+    expect(readPurchaselyEvent({ ...activate, event_name: 'RENEWAL_DISABLED', expires_at: 'x' }).event_name).toBe(
+      'RENEWAL_DISABLED',
+    );
+  });
+
+  it('should put an approver end date in place of every expiry field, or none for open-ended', () => {
+    const refused = { ...activate, effective_next_renewal_at_ms: 1_702_390_991 };
+    const until = new Date('2024-01-12T00:00:00Z');
+    const patched = withPurchaselyWindow(refused, ['effective_next_renewal_at_ms'], {
+      validUntil: until,
+      validFrom: null,
+    });
+    expect(onlyChange(map(patched)).validUntil).toEqual(until);
+    const open = withPurchaselyWindow(refused, ['effective_next_renewal_at_ms'], { validUntil: null, validFrom: null });
+    expect(onlyChange(map(open)).validUntil).toBeNull();
   });
 });

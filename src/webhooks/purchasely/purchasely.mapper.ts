@@ -1,14 +1,24 @@
 import { createHash } from 'node:crypto';
 import type { CatalogResult } from '../../entitlements/catalog.js';
 import type { EntitlementChange, EntitlementStatus, ProductRef, Subject } from '../../entitlements/entitlement.js';
+import {
+  epochInstant,
+  parseRfc3339,
+  RFC3339_EXAMPLE,
+  type Bounds,
+  type WindowOverride,
+} from '../../entitlements/input-rules.js';
 import { anonymousSubject, userSubject } from '../../entitlements/subject.js';
 import type { Mapped } from '../common/webhook-intake.js';
+import { invalidPayload, parseBody, type FieldProblem } from '../common/zod-body.js';
 import {
   ACTIVATE,
   DEACTIVATE,
   actsOnEntitlement,
   isPlanChange,
+  isReceived,
   isTransferred,
+  purchaselyEventSchema,
   type PurchaselyEvent,
 } from './purchasely.schema.js';
 
@@ -63,6 +73,62 @@ export function mapPurchaselyEvent(event: PurchaselyEvent, eventKey: string, con
   if (name === DEACTIVATE) return deactivate(event, base, context);
   if (isPlanChange(name)) return planChange(event, base, context);
   return transfer(event, base, context);
+}
+
+/** The expiry fields, in the order `expiry` reads them: each ends access (docs/input-rules.md). */
+export const PURCHASELY_BOUNDS: Bounds = {
+  effective_next_renewal_at_ms: 'end',
+  effective_next_renewal_at: 'end',
+  next_renewal_at_ms: 'end',
+  next_renewal_at: 'end',
+  expires_at_ms: 'end',
+  expires_at: 'end',
+};
+
+/**
+ * A verified body as the webhook accepts it: the schema, then the expiry fields of the events whose
+ * `validUntil` comes from them (ACTIVATE, transfers) read strictly. A present but unusable expiry is
+ * refused with the 400 naming it, never read as "no expiry" (open-ended). Other events do not read
+ * the expiry, so a bad one never holds back, say, a DEACTIVATE.
+ */
+export function readPurchaselyEvent(json: unknown): PurchaselyEvent {
+  const event = parseBody(purchaselyEventSchema, json);
+  const readsExpiry = event.event_name === ACTIVATE || isTransferred(event.event_name) || isReceived(event.event_name);
+  const problems = readsExpiry ? unusableExpiry(event) : [];
+  if (problems.length) throw invalidPayload(problems);
+  return event;
+}
+
+function unusableExpiry(event: PurchaselyEvent): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const field of Object.keys(PURCHASELY_BOUNDS)) {
+    const value = event[field];
+    if (value === null || value === undefined) continue;
+    if (field.endsWith('_ms')) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || !epochInstant(value, 'ms'))
+        problems.push({ field, problem: 'must be milliseconds since 1970 (seconds or microseconds are refused)' });
+    } else if (typeof value !== 'string' || !parseRfc3339(value)) {
+      problems.push({ field, problem: `must be an ISO 8601 date-time with a zone, like ${RFC3339_EXAMPLE}` });
+    }
+  }
+  return problems;
+}
+
+/**
+ * The body with an approver's end date in place of every expiry field (admin API resolution), so
+ * no other expiry field takes over: `effective_next_renewal_at_ms` = the date, or none at all for
+ * an explicit open-ended.
+ */
+export function withPurchaselyWindow(
+  body: Record<string, unknown>,
+  refused: readonly string[],
+  override: WindowOverride,
+): Record<string, unknown> {
+  if (!refused.some((f) => PURCHASELY_BOUNDS[f] === 'end')) return body;
+  const patched = { ...body };
+  for (const field of Object.keys(PURCHASELY_BOUNDS)) delete patched[field];
+  if (override.validUntil) patched.effective_next_renewal_at_ms = override.validUntil.getTime();
+  return patched;
 }
 
 /**
@@ -197,14 +263,15 @@ function changes(change: EntitlementChange): Mapped {
  * `effective_next_renewal_at` includes grace and defer periods, so it comes first.
  */
 export function expiry(event: PurchaselyEvent): Date | null {
-  const candidates: [number | null | undefined, string | null | undefined][] = [
+  const candidates: [unknown, unknown][] = [
     [event.effective_next_renewal_at_ms, event.effective_next_renewal_at],
     [event.next_renewal_at_ms, event.next_renewal_at],
     [event.expires_at_ms, event.expires_at],
   ];
+  // readPurchaselyEvent has refused any present value here that is not a plausible time.
   for (const [ms, iso] of candidates) {
-    if (ms != null) return new Date(ms);
-    if (iso) return new Date(iso);
+    if (typeof ms === 'number') return new Date(ms);
+    if (typeof iso === 'string' && iso) return new Date(iso);
   }
   return null;
 }

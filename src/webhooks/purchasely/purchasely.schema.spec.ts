@@ -48,8 +48,6 @@ describe('purchaselyEventSchema', () => {
 
   it('should refuse wrong types on the fields it uses', () => {
     expect(refusedFields({ ...activate, event_created_at_ms: '1702390766120' })).toEqual(['event_created_at_ms']);
-    expect(refusedFields({ ...activate, effective_next_renewal_at_ms: 1.5 })).toEqual(['effective_next_renewal_at_ms']);
-    expect(refusedFields({ ...activate, next_renewal_at: 'next tuesday' })).toEqual(['next_renewal_at']);
     expect(refusedFields({ ...activate, environment: 'STAGING' })).toEqual(['environment']);
     expect(refusedFields({ ...activate, user_id: 42 })).toEqual(['user_id']);
   });

@@ -44,7 +44,6 @@ const optionalId = z
   .transform((v) => (v ? v : undefined));
 const code = z.string().min(1).max(MAX_ID);
 const epochMs = z.number().int().nonnegative().max(8_640_000_000_000_000);
-const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date');
 
 export const purchaselyEventSchema = z
   .looseObject({
@@ -75,12 +74,14 @@ export const purchaselyEventSchema = z
     store_original_transaction_id: z.string().max(MAX_ID).nullish(),
     store_transaction_id: z.string().max(MAX_ID).nullish(),
 
-    effective_next_renewal_at_ms: epochMs.nullish(),
-    effective_next_renewal_at: isoDate.nullish(),
-    next_renewal_at_ms: epochMs.nullish(),
-    next_renewal_at: isoDate.nullish(),
-    expires_at_ms: epochMs.nullish(),
-    expires_at: isoDate.nullish(),
+    // Expiry fields: read, strictly, only by the events whose `validUntil` they set, so an unusable
+    // one never holds back a DEACTIVATE (readPurchaselyEvent, docs/input-rules.md).
+    effective_next_renewal_at_ms: z.unknown().optional(),
+    effective_next_renewal_at: z.unknown().optional(),
+    next_renewal_at_ms: z.unknown().optional(),
+    next_renewal_at: z.unknown().optional(),
+    expires_at_ms: z.unknown().optional(),
+    expires_at: z.unknown().optional(),
     purchased_at_ms: epochMs.nullish(),
     original_purchased_at_ms: epochMs.nullish(),
   })

@@ -7,9 +7,8 @@ import { Clock } from '../../entitlements/clock.js';
 import type { Outcome } from '../../entitlements/entitlement.js';
 import type { InboundEvent } from '../../entitlements/inbound-event.js';
 import { WebhookIntake } from '../common/webhook-intake.js';
-import { parseBody } from '../common/zod-body.js';
-import { mapPurchaselyEvent, purchaselyEventKey, rawBodyKey } from './purchasely.mapper.js';
-import { purchaselyEventSchema, type PurchaselyEvent } from './purchasely.schema.js';
+import { mapPurchaselyEvent, purchaselyEventKey, rawBodyKey, readPurchaselyEvent } from './purchasely.mapper.js';
+import type { PurchaselyEvent } from './purchasely.schema.js';
 import { verifyPurchaselySignature, type PurchaselySignedRequest } from './purchasely.signature.js';
 
 export interface PurchaselyDelivery extends Omit<PurchaselySignedRequest, 'rawBody'> {
@@ -91,7 +90,9 @@ export class PurchaselyWebhook {
       });
     }
 
-    const payload = await this.validate(json, raw, trace);
+    const read = await this.validate(json, raw, trace);
+    if (!read.ok) return read.ack;
+    const payload = read.event;
     const eventKey = purchaselyEventKey(payload, raw);
     const mapped = mapPurchaselyEvent(payload, eventKey, {
       resolve: (product, plan) => this.catalog.resolve('purchasely', product, plan),
@@ -105,21 +106,29 @@ export class PurchaselyWebhook {
     return { outcome, eventKey, entitlementId: first?.entitlementId, reason: first?.reason };
   }
 
-  /** Schema check of a verified body; a refusal is recorded `invalid` (replayable) before the 400. */
-  private async validate(json: unknown, raw: string, trace: string | undefined): Promise<PurchaselyEvent> {
+  /**
+   * Schema and strict-expiry check of a verified body; a refusal is recorded `invalid` with the
+   * fields it names before the 400 (which Purchasely retries). Once an approver has resolved that
+   * event (docs/input-rules.md), its record is final and the retry is acknowledged as a duplicate.
+   */
+  private async validate(
+    json: unknown,
+    raw: string,
+    trace: string | undefined,
+  ): Promise<{ ok: true; event: PurchaselyEvent } | { ok: false; ack: PurchaselyAck }> {
     try {
       if (json === undefined) {
         throw new AppError('validation_failed', 'Invalid payload: (body): not JSON', {
           fields: [{ field: '(body)', problem: 'not JSON' }],
         });
       }
-      return parseBody(purchaselyEventSchema, json);
+      return { ok: true, event: readPurchaselyEvent(json) };
     } catch (error) {
+      if (!(error instanceof AppError)) throw error;
       const { eventId, eventName } = looseFields(json);
-      await this.intake.reject(
-        this.inbound(eventId ?? rawBodyKey(raw), eventName ?? UNKNOWN_EVENT, raw, trace),
-        (error as Error).message,
-      );
+      const eventKey = eventId ?? rawBodyKey(raw);
+      const recorded = await this.intake.refuse(this.inbound(eventKey, eventName ?? UNKNOWN_EVENT, raw, trace), error);
+      if (recorded.outcome === 'duplicate') return { ok: false, ack: { outcome: 'duplicate', eventKey } };
       throw error;
     }
   }
