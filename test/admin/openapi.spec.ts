@@ -33,6 +33,7 @@ const EXPECTED: Record<string, 'viewer' | 'approver'> = {
   'get /admin/v1/events': 'viewer',
   'get /admin/v1/events/{eventId}': 'viewer',
   'post /admin/v1/events/{eventId}/replay': 'approver',
+  'post /admin/v1/events/{eventId}/resolve': 'approver',
   'get /admin/v1/audit': 'viewer',
 };
 
@@ -153,6 +154,16 @@ describe('Admin API OpenAPI document', () => {
       required: ['reason'],
       properties: { reason: { type: 'string', description: expect.stringContaining('256 bytes') } },
     });
+    const resolve = document.paths['/admin/v1/events/{eventId}/resolve']!.post!;
+    expect(resolve.requestBody?.content['application/json']?.schema).toMatchObject({
+      type: 'object',
+      required: expect.arrayContaining(['validUntil', 'reason']),
+      properties: {
+        validUntil: { anyOf: expect.arrayContaining([expect.objectContaining({ const: 'open-ended' })]) },
+        validFrom: { type: 'string' },
+      },
+    });
+    expect(Object.keys(resolve.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409', '429', '503']);
     const events = document.paths['/admin/v1/events']!.get!;
     expect(events.parameters).toEqual(
       expect.arrayContaining([

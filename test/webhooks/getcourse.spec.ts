@@ -234,7 +234,7 @@ describe('GetCourse callbacks over HTTP', () => {
     const res = await get(fields);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'validation_failed' });
-    expect(res.body.message).toContain('email: required');
+    expect(res.body.message).toContain('email: GetCourse sent {object.user.email} unfilled');
     expect(await entitlementsOf(fields.purchase_id!)).toEqual([]);
     expect(await store.getEventOutcome('getcourse', `malformed:${sha256(JSON.stringify(fields))}`)).toBe('invalid');
 
