@@ -61,7 +61,10 @@ export type CallUrlFields = [key: string, value: string][];
 
 /** The GET GetCourse makes: the query string written as is, so literal braces reach the service unencoded. */
 export function getCourseCall(app: RunningApp, fields: CallUrlFields): Promise<Reply> {
-  const query = fields.map(([k, v]) => `${k}=${v.replace(/ /g, '%20').replace(/&/g, '%26')}`).join('&');
+  // GetCourse writes the template's literal text around what it substitutes: braces stay as typed.
+  const query = fields
+    .map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%7B/g, '{').replace(/%7D/g, '}')}`)
+    .join('&');
   const { port } = new URL(app.url);
   return new Promise((resolve, reject) => {
     const req = request(
