@@ -319,6 +319,25 @@ describe('Unusable values that bound access, over HTTP (docs/input-rules.md)', (
       expect((await easyCartDelivery(stack.app, payload)).body.outcome).toBe('duplicate');
     });
 
+    it('should apply two racing resolutions once: one answers 200, the other 409', async () => {
+      const email = `buyer-${randomUUID()}@example.com`;
+      const payload = productAssigned(email, { expiration_date: '2026-12-02T10:00:00' });
+      expect((await easyCartDelivery(stack.app, payload)).status).toBe(400);
+      const eventId = eventDocumentId('easycart', easyCartRefusedKey(payload));
+      const body = { validUntil: '2026-12-02T09:00:00Z', reason: 'the price is 12 days' };
+      const answers = await Promise.all([
+        adminCall(stack.app, 'POST', `/admin/v1/events/${eventId}/resolve`, body),
+        adminCall(stack.app, 'POST', `/admin/v1/events/${eventId}/resolve`, { ...body, validUntil: 'open-ended' }),
+      ]);
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+      const winner = answers.find((a) => a.status === 200)!;
+      const [grant] = await entitlementsWhere('details.easycart.orderUuid', payload.order_uuid as string);
+      expect(grant).toMatchObject({ version: 1 });
+      expect(grant!.validUntil?.toDate() ?? null).toEqual(
+        winner.body.window.validUntil === null ? null : new Date(winner.body.window.validUntil as string),
+      );
+    });
+
     it('should refuse a period end without a zone on a cancellation', async () => {
       const email = `buyer-${randomUUID()}@example.com`;
       const payload = productAssigned(email, {
