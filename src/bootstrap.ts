@@ -1,10 +1,16 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { AppLogger } from './common/logging/app-logger.js';
+import { redactUrl } from './common/logging/redact-url.js';
 import { AppConfig, loadConfig } from './config/app-config.js';
 import { Clock, SystemClock } from './entitlements/clock.js';
+
+/** Longest path segment the router matches (3 × 1,500 bytes would be a fully percent-encoded 1,500-byte id). */
+const MAX_PATH_SEGMENT = 4_500;
 
 export interface BootstrapOptions {
   /** Defaults to the configuration read from the environment and `config/`. */
@@ -22,12 +28,41 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFas
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? new AppLogger(config.env.LOG_LEVEL);
   const clock = options.clock ?? new SystemClock();
-  const limit = config.env.MAX_BODY_BYTES;
+  const env = config.env;
+  const limit = env.MAX_BODY_BYTES;
   // The adapter is passed in (not looked up by Nest with a dynamic import) so the bundle loads it with the rest.
   const adapter = new FastifyAdapter({
-    // Cloud Run's front end terminates TLS and sets X-Forwarded-For / -Proto.
-    trustProxy: true,
+    // Cloud Run's front end terminates TLS and appends the client to X-Forwarded-For: `request.ip` is the
+    // entry that many hops from the right, never an address the client wrote itself.
+    trustProxy: (_address: string, hop: number) => hop < env.TRUSTED_PROXY_HOPS,
     bodyLimit: limit,
+    // Bounded time for a request to arrive, for an idle socket and for an idle kept-alive connection:
+    // a body sent a byte at a time cannot hold a connection (docs/operations.md, "Security").
+    requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: env.HTTP_CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      headersTimeout: env.HTTP_HEADERS_TIMEOUT_MS,
+      // Node checks the two timeouts above on this interval (30 s by default, which would double them).
+      connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(env.HTTP_HEADERS_TIMEOUT_MS / 4))),
+    },
+    routerOptions: {
+      // Fastify's default (100) answers 414 to longer path segments: admin ids (entitlement ids of up
+      // to 1,500 bytes, percent-encoded) must fit; path tokens are at most 256 characters (env.schema.ts).
+      maxParamLength: MAX_PATH_SEGMENT,
+    },
+    // Errors the router raises before any route (a segment over the limit, a malformed URL): our error
+    // shape, with the URL redacted, instead of Fastify's body that echoes the path.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const body = {
+        code: 'validation_failed',
+        message: `${status === 414 ? 'URI too long' : 'Malformed URL'}: ${redactUrl(request.raw.url ?? request.url)}`,
+        errorId: randomUUID(),
+      };
+      logger.info('request refused', { errorId: body.errorId, status, code: body.code, reason: body.message });
+      void reply.status(status).send(body);
+    },
     // Fastify's own request logging stays off: the service logs through AppLogger.
     logger: false,
   });

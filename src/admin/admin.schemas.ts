@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { z } from 'zod';
+import { isDocumentId } from '../common/document-id.js';
 import { AppError } from '../common/errors/app-error.js';
 import { OUTCOMES, SOURCES, STATUSES } from '../entitlements/entitlement.js';
 import { parseRfc3339, RFC3339_EXAMPLE } from '../entitlements/input-rules.js';
@@ -105,9 +106,12 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown): z.
   return parseBody(schema, value ?? {});
 }
 
-/** A path parameter naming a document: non-empty, bounded, no `/` (Firestore ids cannot hold one). */
+/**
+ * A path parameter naming a document: what Firestore accepts as a document id (non-empty, at most 1,500
+ * bytes, no `/`, not `.`, `..` or a reserved `__…__` id, which `.doc()` would refuse with an error).
+ */
 export function idParam(name: string, value: string): string {
-  if (!value || value.length > 1500 || value.includes('/')) {
+  if (!isDocumentId(value)) {
     throw new AppError('validation_failed', `Invalid ${name}`, {
       fields: [{ field: name, problem: 'not a valid id' }],
     });
@@ -119,7 +123,7 @@ export function idParam(name: string, value: string): string {
 export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!id || id.includes('/') || Buffer.from(id, 'utf8').toString('base64url') !== cursor) {
+  if (!isDocumentId(id) || Buffer.from(id, 'utf8').toString('base64url') !== cursor) {
     throw new AppError('validation_failed', 'Invalid cursor', {
       fields: [{ field: 'cursor', problem: 'not a cursor this API issued' }],
     });

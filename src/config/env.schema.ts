@@ -9,6 +9,16 @@ const csv = z.string().transform((s) =>
 const secretList = csv.pipe(z.array(z.string().min(16, 'each secret must be at least 16 characters')).max(2));
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const url = z.url({ protocol: /^https?$/ });
+const ms = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+/**
+ * A secret carried in a URL path segment: URL-safe characters only (anything else would need escaping the
+ * provider's console may not do), and no longer than the router accepts for one segment.
+ */
+const pathToken = z
+  .string()
+  .min(24, 'must be at least 24 characters')
+  .max(256, 'must be at most 256 characters')
+  .regex(/^[A-Za-z0-9._~-]+$/, 'must use only letters, digits and . _ ~ - (it is a URL path segment)');
 /** Admin API callers: e-mail addresses or `@domain` (a Google Workspace domain, checked against the token's `hd`). */
 const adminPrincipals = csv.pipe(
   z.array(
@@ -52,6 +62,34 @@ export const envSchema = z.object({
   CONFIG_DIR: z.string().min(1).default('config'),
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(262_144),
+  /**
+   * HTTP server timeouts (docs/operations.md, "Security"): a whole request, headers included, must arrive
+   * within HTTP_REQUEST_TIMEOUT_MS and its headers within HTTP_HEADERS_TIMEOUT_MS (else 408 and closed);
+   * a socket with no traffic either way is closed after HTTP_CONNECTION_TIMEOUT_MS; an idle kept-alive
+   * connection after HTTP_KEEP_ALIVE_TIMEOUT_MS, longer than the 600 s Google's front ends keep theirs.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: ms(1_000, 600_000, 30_000),
+  HTTP_HEADERS_TIMEOUT_MS: ms(1_000, 600_000, 10_000),
+  HTTP_CONNECTION_TIMEOUT_MS: ms(1_000, 3_700_000, 660_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: ms(1_000, 3_600_000, 620_000),
+  /**
+   * X-Forwarded-For entries, counted from the right, that proxies we run behind appended: 1 on Cloud Run
+   * (its front end appends the client's address), 2 behind an external Application Load Balancer. The
+   * client address used for rate limits is the entry just left of those; entries further left are the
+   * client's own claims and never trusted. 0: the socket's peer.
+   */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(1),
+  /**
+   * Requests that fail webhook verification (bad signature or token), per source and per client, on each
+   * instance: a token bucket of this many per minute, with as many at once. Beyond it: 429. Correctly
+   * signed requests never take from it.
+   */
+  WEBHOOK_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+  WEBHOOK_REFUSALS_PER_CLIENT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  /** Refused webhook requests are counted in memory and written as aggregates every this many seconds. */
+  REFUSAL_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  /** Raw bodies of refused requests kept as samples, per source and minute, each cut (docs/operations.md). */
+  REFUSAL_SAMPLES_PER_MINUTE: z.coerce.number().int().min(0).max(100).default(5),
 
   MARKETPLACE_PROVIDER_ID: z
     .string()
@@ -74,6 +112,15 @@ export const envSchema = z.object({
   /** Outbound change events (docs/change-events.md): topic name or `projects/p/topics/t`; off when unset. */
   CHANGE_EVENTS_TOPIC: z.string().min(1).optional(),
 
+  /**
+   * Key of the keyed hash (HMAC-SHA256) that turns personal identifiers (e-mails) into subject keys and
+   * entitlement ids (docs/firestore.md, "Subject keys"). The product backend holds the same secret to
+   * compute `access/{subjectKey}`. Required in production when an e-mail source (EasyCart, GetCourse) is on.
+   */
+  SUBJECT_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Failed admin authentications per client address and minute (token bucket, as many at once): beyond it, 429. */
+  ADMIN_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
+
   /** Admin API (docs/admin-api.md): Google ID tokens for this audience (the Cloud Run URL or a custom audience)... */
   ADMIN_AUDIENCE: z.string().min(1).optional(),
   /** ...whose e-mail or Workspace domain is listed here (approvers may do everything viewers may). */
@@ -88,8 +135,8 @@ export const envSchema = z.object({
   PURCHASELY_SECRETS: secretList.optional(),
   PURCHASELY_ALLOW_DEPRECATED_SIGNATURES: bool.default(false),
   EASYCART_SIGNING_KEYS: secretList.optional(),
-  EASYCART_URL_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-  GETCOURSE_PATH_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  EASYCART_URL_TOKEN: pathToken.optional(),
+  GETCOURSE_PATH_TOKEN: pathToken.optional(),
   /** The GetCourse school's time zone (IANA): GetCourse sends local times without a zone. */
   GETCOURSE_TIMEZONE: z
     .string()
@@ -172,6 +219,23 @@ export function crossFieldProblems(env: RawEnv): string[] {
       'LINK_AUDIENCE, LINK_ALLOWED_CALLERS: set both (Google ID tokens of these service accounts for this audience) or neither',
     );
   }
+  const number = (name: string, fallback: number) => (env[name] === undefined ? fallback : Number(env[name]));
+  if (number('HTTP_HEADERS_TIMEOUT_MS', 10_000) > number('HTTP_REQUEST_TIMEOUT_MS', 30_000)) {
+    problems.push(
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
+  }
+  if (number('HTTP_KEEP_ALIVE_TIMEOUT_MS', 620_000) >= number('HTTP_CONNECTION_TIMEOUT_MS', 660_000)) {
+    problems.push(
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS: must be less than HTTP_CONNECTION_TIMEOUT_MS (an idle socket would be closed before its keep-alive ends)',
+    );
+  }
+  const emailSource = env.EASYCART_SIGNING_KEYS || env.EASYCART_URL_TOKEN || env.GETCOURSE_PATH_TOKEN;
+  if (emailSource && !env.SUBJECT_KEY_SECRET && (env.NODE_ENV ?? 'production') === 'production') {
+    problems.push(
+      'SUBJECT_KEY_SECRET: required when EasyCart or GetCourse is on (their subject keys are keyed hashes of e-mails; docs/firestore.md)',
+    );
+  }
   return problems;
 }
 
@@ -185,4 +249,5 @@ export const SECRET_ENV = [
   'GETCOURSE_PATH_TOKEN',
   'MARKETPLACE_LINK_SECRET',
   'LINK_API_KEYS',
+  'SUBJECT_KEY_SECRET',
 ] as const;

@@ -9,6 +9,8 @@ import { APPROVER, newApiKey, startAdminStack, VIEWER, VIEWER_DOMAIN, type Admin
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 
 const BURST = 5;
+/** Failed authentications a client address may make at once (the other tests here fail fewer from 127.0.0.1). */
+const FAILURES = 40;
 
 /** A controller under /admin that forgot `@AdminRoute`: the guard must refuse it, whoever calls. */
 @Controller('admin/v1/forgotten')
@@ -23,7 +25,13 @@ describe('Admin API authentication, roles and rate limit', () => {
   let stack: AdminStack;
 
   beforeAll(async () => {
-    stack = await startAdminStack({ env: { ADMIN_RATE_LIMIT_PER_MINUTE: '6', ADMIN_RATE_LIMIT_BURST: String(BURST) } });
+    stack = await startAdminStack({
+      env: {
+        ADMIN_RATE_LIMIT_PER_MINUTE: '6',
+        ADMIN_RATE_LIMIT_BURST: String(BURST),
+        ADMIN_AUTH_FAILURES_PER_MINUTE: String(FAILURES),
+      },
+    });
   });
   afterAll(() => stack.close());
 
@@ -130,6 +138,52 @@ describe('Admin API authentication, roles and rate limit', () => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(10);
     expect((await stack.call('GET', '/admin/v1/me', { apiKey: stack.keys.approver })).status).toBe(200);
+  });
+
+  it('should answer 429 to a client that keeps failing authentication, and still let valid credentials through', async () => {
+    const from = (ip: string, headers: Record<string, string>) =>
+      fetch(`${stack.app.url}/admin/v1/me`, { headers: { 'x-forwarded-for': ip, ...headers } });
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 300; i++) {
+      // What the client writes left of the address Cloud Run appends changes nothing.
+      const response = await from(`10.0.${i % 250}.1, 203.0.113.7`, { 'x-api-key': newApiKey() });
+      statuses.push(response.status);
+      if (response.status === 429) refused ??= response;
+    }
+    expect(statuses.slice(0, FAILURES)).toEqual(Array(FAILURES).fill(401));
+    expect(new Set(statuses.slice(FAILURES))).toEqual(new Set([429]));
+    expect(await refused!.json()).toMatchObject({ code: 'rate_limited' });
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // Wrong ID tokens and no credentials at all count the same.
+    expect((await from('203.0.113.7', { authorization: 'Bearer a.b.c' })).status).toBe(429);
+    expect((await from('203.0.113.7', {})).status).toBe(429);
+    // A valid key from the same address passes; another address is not slowed.
+    expect((await from('203.0.113.7', { 'x-api-key': stack.keys.viewer })).status).toBe(200);
+    expect((await from('198.51.100.9', { 'x-api-key': newApiKey() })).status).toBe(401);
+  });
+
+  it('should answer 400 to admin path ids and cursors Firestore cannot hold, never 503', async () => {
+    // A caller of its own per request: the per-caller bucket is small in this suite.
+    let n = 0;
+    const viewer = async () => ({
+      token: await stack.idToken(`ids-${n++}@${VIEWER_DOMAIN}`, { hd: VIEWER_DOMAIN }),
+    });
+    for (const path of [
+      '/admin/v1/events/__name__',
+      '/admin/v1/entitlements/__name__',
+      '/admin/v1/accounts/__key__',
+      `/admin/v1/events/${'é'.repeat(800)}`,
+      `/admin/v1/audit?cursor=${Buffer.from('__name__').toString('base64url')}`,
+    ]) {
+      const response = await stack.call('GET', path, await viewer());
+      expect({ path: path.slice(0, 40), status: response.status, code: response.body.code }).toEqual({
+        path: path.slice(0, 40),
+        status: 400,
+        code: 'validation_failed',
+      });
+    }
+    expect((await stack.call('GET', '/admin/v1/events/easycart:never-recorded', await viewer())).status).toBe(404);
   });
 });
 

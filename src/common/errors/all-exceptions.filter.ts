@@ -4,6 +4,7 @@ import { SOURCES, type Source } from '../../entitlements/entitlement.js';
 import { Ledger } from '../../entitlements/ledger.js';
 import { requestPath, type HttpReply, type HttpRequest } from '../http.js';
 import { AppLogger } from '../logging/app-logger.js';
+import { redactUrlsInText } from '../logging/redact-url.js';
 import { AppError, type ErrorCode } from './app-error.js';
 
 export interface ErrorBody {
@@ -39,6 +40,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<HttpRequest>();
     const errorId = randomUUID();
     const { status, body } = this.describe(exception, errorId);
+    // Nest's 404 (`Cannot GET /webhooks/getcourse/<token>/?email=…`) and any other message may echo the URL.
+    body.message = redactUrlsInText(body.message);
     if (isBodyParserError(exception)) {
       if (status === 415) body.message = unsupportedMediaType(request);
       this.recordUnparsedWebhook(request, body.message);

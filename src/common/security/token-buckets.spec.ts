@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { TokenBuckets } from './rate-limiter.js';
+import { TokenBuckets } from './token-buckets.js';
 
 describe('TokenBuckets', () => {
   it('should allow a burst, then one request per refill interval, telling how long to wait', () => {

@@ -10,9 +10,9 @@ export interface RateLimit {
 export type Take = { ok: true; remaining: number } | { ok: false; retryAfterSec: number };
 
 /**
- * A token bucket per caller, in memory: each Cloud Run instance limits on its own, so the limit
- * across the service is this times the instance count. Enough to stop a runaway script or a
- * leaked key from hammering the Procurement API through us; not an accounting quota.
+ * A token bucket per key (a caller, a client address, a webhook source), in memory: each Cloud Run
+ * instance limits on its own, so the limit across the service is this times the instance count.
+ * Enough to stop a runaway script, a leaked key or a flood of forged requests; not an accounting quota.
  */
 export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
