@@ -52,6 +52,8 @@ export interface EventRecord {
   /** Set when an approver resolved the refused event (POST /admin/v1/events/{id}/resolve). */
   resolution: Resolution | null;
   raw?: string | null;
+  /** Aggregate of refused (unauthenticated) requests: only on `REFUSED` records; `samples` only when one is read. */
+  refusals?: { count: number; throttled: number; firstAt: Date; lastAt: Date; samples?: unknown[] };
 }
 
 /** `actions/{key}`: the once-only claim on a Procurement call (MarketplaceStore.claimAction). */

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { Firestore } from '@google-cloud/firestore';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { bootstrap } from '../../src/bootstrap.js';
 import { AppLogger } from '../../src/common/logging/app-logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { Clock } from '../../src/entitlements/clock.js';
+import { RefusalRecorder } from '../../src/webhooks/common/refusal-recorder.js';
 
 /** A project id of its own per suite: the emulators keep projects apart, so suites never share data. */
 export function uniqueProjectId(prefix = 'test'): string {
@@ -75,4 +77,25 @@ export async function startApp(
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${address.port}`, config, close: () => app.close() };
+}
+
+/**
+ * Writes the refusals the app counted in memory (RefusalRecorder), then reads the aggregate records of
+ * `source` and `reason` (one per UTC hour) from the event ledger.
+ */
+export async function refusalRecords(
+  app: NestFastifyApplication,
+  source: string,
+  reason: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents under test
+): Promise<Record<string, any>[]> {
+  await app.get(RefusalRecorder).flush();
+  const snap = await app
+    .get(Firestore)
+    .collection('events')
+    .where('source', '==', source)
+    .where('eventType', '==', 'REFUSED')
+    .where('reason', '==', `refused: ${reason}`)
+    .get();
+  return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
 }

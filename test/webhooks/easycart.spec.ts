@@ -8,7 +8,7 @@ import { EntitlementStore } from '../../src/entitlements/entitlement-store.js';
 import type { EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
 import { fromFirestore } from '../../src/infrastructure/firestore/firestore-values.js';
 import { accessInvariantViolations } from '../support/invariants.js';
-import { startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
+import { refusalRecords, startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
 
 type Payload = Record<string, unknown>;
 const fixture = (name: string): Payload =>
@@ -234,7 +234,12 @@ describe('EasyCart webhooks over HTTP (signing keys configured)', () => {
     expect(refused.status).toBe(401);
     expect(refused.body).toMatchObject({ code: 'unauthenticated' });
     expect(await entitlementsOfOrder(forged.order_uuid)).toEqual([]);
-    expect(await store.getEventOutcome('easycart', `unverified:${sha256(forgedBody)}`)).toBe('invalid');
+    expect(await store.getEventOutcome('easycart', `unverified:${sha256(forgedBody)}`)).toBeNull();
+    const [record] = await refusalRecords(app.app, 'easycart', 'bad_signature');
+    expect(record?.refusals.samples.at(-1)).toMatchObject({
+      sha256: sha256(forgedBody),
+      bytes: Buffer.byteLength(forgedBody),
+    });
 
     const unsigned = order('product_assigned');
     expect((await send(app, JSON.stringify(unsigned))).status).toBe(401);

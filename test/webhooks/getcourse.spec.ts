@@ -7,7 +7,7 @@ import { EntitlementStore } from '../../src/entitlements/entitlement-store.js';
 import type { EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
 import { fromFirestore } from '../../src/infrastructure/firestore/firestore-values.js';
 import { accessInvariantViolations } from '../support/invariants.js';
-import { startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
+import { refusalRecords, startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
 
 const TOKEN = 'getcourse-path-token-abcdefghijklmnop';
 const NOW = new Date('2026-11-20T12:00:00Z');
@@ -226,7 +226,9 @@ describe('GetCourse callbacks over HTTP', () => {
     const post = await fetch(`${app.url}/webhooks/getcourse`, { method: 'POST', body: new URLSearchParams(fields) });
     expect(post.status).toBe(401);
     expect(await entitlementsOf(fields.purchase_id!)).toEqual([]);
-    expect(await store.getEventOutcome('getcourse', `unverified:${sha256(JSON.stringify(fields))}`)).toBe('invalid');
+    expect(await store.getEventOutcome('getcourse', `unverified:${sha256(JSON.stringify(fields))}`)).toBeNull();
+    expect((await refusalRecords(app.app, 'getcourse', 'bad_token'))[0]?.refusals.count).toBe(1);
+    expect((await refusalRecords(app.app, 'getcourse', 'missing_token'))[0]?.refusals.count).toBe(2);
   });
 
   it('should answer an unfilled placeholder with a 400 naming the field, recorded, nothing applied', async () => {

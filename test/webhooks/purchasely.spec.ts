@@ -7,7 +7,7 @@ import { hmacSha256Hex } from '../../src/common/security/hmac.js';
 import { EntitlementStore } from '../../src/entitlements/entitlement-store.js';
 import { eventDocumentId } from '../../src/infrastructure/firestore/collections.js';
 import { accessInvariantViolations } from '../support/invariants.js';
-import { memoryLogger, startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
+import { memoryLogger, refusalRecords, startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
 
 /**
  * The Purchasely webhook end to end: real HTTP into the real bootstrap(), the real ledger on the
@@ -265,14 +265,17 @@ describe('POST /webhooks/purchasely', () => {
       expect(await store.getEntitlement('purchasely:subs_forged')).toBeNull();
       expect(await store.getAccess('user:u-forged')).toBeNull();
       expect(await store.getAccess('user:u-forgeD')).toBeNull();
-      // Recorded for inspection under its own key, never under the genuine event's.
-      expect(await eventRecord(`unverified:${payload.event_id as string}`)).toMatchObject({
-        outcome: 'invalid',
-        eventType: 'ACTIVATE',
-        reason: expect.stringContaining('signature rejected'),
-        attempts: attempts.length,
-      });
+      // Nothing written per forged request, and never under the genuine event's key: counted, then
+      // written as one aggregate per reason.
+      expect(await eventRecord(`unverified:${payload.event_id as string}`)).toBeUndefined();
       expect(await eventRecord(payload.event_id as string)).toBeUndefined();
+      const counted = await Promise.all(
+        ['bad_signature', 'stale_timestamp', 'missing_signature'].map((r) =>
+          refusalRecords(running.app, 'purchasely', r),
+        ),
+      );
+      expect(counted.map((records) => records[0]?.refusals.count)).toEqual([2, 1, 1]);
+      expect(counted[0]![0]).toMatchObject({ outcome: 'invalid', eventType: 'REFUSED', raw: null });
 
       // The genuine delivery of the same event is not blocked by the forged ones.
       expect((await send(payload)).body.outcome).toBe('applied');

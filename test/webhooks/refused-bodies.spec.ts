@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Firestore } from '@google-cloud/firestore';
 import { createHash } from 'node:crypto';
-import { startApp, testConfig, type RunningApp } from '../support/app.js';
-import { eventually } from '../support/marketplace.js';
+import { refusalRecords, startApp, testConfig, type RunningApp } from '../support/app.js';
 
 describe('webhook bodies the parser refuses', () => {
   let running: RunningApp;
@@ -14,7 +13,7 @@ describe('webhook bodies the parser refuses', () => {
   });
   afterAll(() => running.close());
 
-  it('should answer malformed JSON with 400 and record it as invalid', async () => {
+  it('should answer malformed JSON with 400 and count it, with a cut sample, writing nothing per request', async () => {
     const body = '{"event": "product_assigned", oops';
     const response = await fetch(`${running.url}/webhooks/easycart`, {
       method: 'POST',
@@ -24,12 +23,12 @@ describe('webhook bodies the parser refuses', () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ code: 'validation_failed', errorId: expect.any(String) });
     const key = `easycart:unparsed:${createHash('sha256').update(body).digest('hex')}`;
-    const doc = await eventually(async () => {
-      const snap = await running.app.get(Firestore).collection('events').doc(key).get();
-      return snap.exists ? snap : undefined;
-    });
-    expect(doc.get('outcome')).toBe('invalid');
-    expect(doc.get('raw')).toBe(body);
+    expect((await running.app.get(Firestore).collection('events').doc(key).get()).exists).toBe(false);
+    const [record] = await refusalRecords(running.app, 'easycart', 'unparsed_body');
+    expect(record).toMatchObject({ outcome: 'invalid', refusals: { count: 1 } });
+    const sample = record!.refusals.samples[0];
+    expect(sample).toMatchObject({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    expect(sample.head).toBe(body.slice(0, Math.floor(body.length / 2)));
   });
 
   it('should answer an oversized body with 413 payload_too_large', async () => {
@@ -52,17 +51,8 @@ describe('webhook bodies the parser refuses', () => {
     const body = (await response.json()) as { code: string; message: string };
     expect(body).toMatchObject({ code: 'validation_failed' });
     expect(body.message).toMatch(/Content-Type application\/octet-stream; expected application\/json/);
-    const docs = await eventually(async () => {
-      const snap = await running.app
-        .get(Firestore)
-        .collection('events')
-        .where('source', '==', 'easycart')
-        .where('eventType', '==', 'UNPARSED')
-        .get();
-      const found = snap.docs.filter((d) => String(d.get('reason')).includes('application/octet-stream'));
-      return found.length ? found : undefined;
-    });
-    expect(docs[0]!.get('outcome')).toBe('invalid');
+    const [record] = await refusalRecords(running.app, 'easycart', 'unsupported_media_type');
+    expect(record?.refusals.samples[0]).toMatchObject({ contentType: 'application/octet-stream' });
   });
 
   it('should answer an unknown route with the same error shape', async () => {

@@ -146,6 +146,32 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       },
       resolution: nullable(ref('Resolution')),
       raw: { type: ['string', 'null'] },
+      refusals: {
+        type: 'object',
+        description:
+          'Only on `REFUSED` records (one per source, reason and UTC hour): requests refused before anyone was authenticated, counted, not stored; `samples` (one event read) are cut and redacted',
+        properties: {
+          count: { type: 'integer' },
+          throttled: { type: 'integer', description: 'Of count, answered 429 (over the rate limit)' },
+          firstAt: dateTime,
+          lastAt: dateTime,
+          samples: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                at: dateTime,
+                bytes: { type: 'integer' },
+                sha256: { type: ['string', 'null'] },
+                head: { type: 'string', description: 'At most 256 bytes and half of the body; e-mails replaced' },
+                contentType: { type: ['string', 'null'] },
+                url: { type: 'string', description: 'Redacted: query values and token-like segments replaced' },
+                signed: { type: ['boolean', 'null'] },
+              },
+            },
+          },
+        },
+      },
     },
   },
   Resolution: {

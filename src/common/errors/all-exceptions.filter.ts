@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { SOURCES, type Source } from '../../entitlements/entitlement.js';
-import { Ledger } from '../../entitlements/ledger.js';
+import { RefusalRecorder } from '../../webhooks/common/refusal-recorder.js';
 import { requestPath, type HttpReply, type HttpRequest } from '../http.js';
 import { AppLogger } from '../logging/app-logger.js';
 import { redactUrlsInText } from '../logging/redact-url.js';
@@ -27,12 +27,19 @@ const HTTP_CODES: Record<number, ErrorCode> = {
   503: 'unavailable',
 };
 
+/** Refusal counters of the bodies the parser refused, by status. */
+const UNPARSED_REASONS: Record<number, string> = {
+  400: 'unparsed_body',
+  413: 'body_too_large',
+  415: 'unsupported_media_type',
+};
+
 /** The one error body of the API: `{ code, message, errorId, details? }`; no stack, no secret. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   constructor(
     private readonly logger: AppLogger,
-    private readonly ledger: Ledger,
+    private readonly refusals: RefusalRecorder,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -44,7 +51,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     body.message = redactUrlsInText(body.message);
     if (isBodyParserError(exception)) {
       if (status === 415) body.message = unsupportedMediaType(request);
-      this.recordUnparsedWebhook(request, body.message);
+      this.countUnparsedWebhook(request, status);
     }
     if (status >= 500) {
       this.logger.failure('request failed', { errorId, status, error: exception });
@@ -53,26 +60,24 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (reply.sent) return;
     if (status === 503) reply.header('Retry-After', '5');
+    const retryAfter = body.details?.retryAfterSeconds;
+    if (status === 429 && typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
     void reply.status(status).send(body);
   }
 
   /**
-   * A webhook body the parser refused (bad JSON, too large) never reaches its controller: record it
-   * here, so bad input is on the ledger like every other refused request.
+   * A webhook body the parser refused (bad JSON, too large, wrong media type) never reaches its
+   * controller, and nobody was authenticated: counted and sampled, like any unauthenticated refusal.
    */
-  private recordUnparsedWebhook(request: HttpRequest, reason: string): void {
+  private countUnparsedWebhook(request: HttpRequest, status: number): void {
     const path = requestPath(request);
     const source = path.split('/')[2] as Source | undefined;
     if (!path.startsWith('/webhooks/') || !source || !SOURCES.includes(source)) return;
-    const raw = request.rawBody;
-    const eventKey = raw ? `unparsed:${createHash('sha256').update(raw).digest('hex')}` : `unparsed:${randomUUID()}`;
-    this.ledger
-      .record(
-        { source, eventKey, eventType: 'UNPARSED', transport: { kind: 'webhook' }, raw: raw?.toString('utf8') },
-        'invalid',
-        reason,
-      )
-      .catch((error: unknown) => this.logger.warning('could not record a refused webhook body', { error }));
+    this.refusals.count(source, UNPARSED_REASONS[status] ?? `unparsed_${status}`, {
+      raw: request.rawBody,
+      contentType: request.headers['content-type'],
+      url: request.url,
+    });
   }
 
   private describe(exception: unknown, errorId: string): { status: number; body: ErrorBody } {

@@ -32,6 +32,10 @@ const EVENT_SUMMARY_FIELDS = [
   'rawTruncated',
   'refusedFields',
   'resolution',
+  'refusals.count',
+  'refusals.throttled',
+  'refusals.firstAt',
+  'refusals.lastAt',
 ];
 
 /**
@@ -155,5 +159,6 @@ function toEvent(snap: DocumentSnapshot): EventRecord {
     refusedFields: Array.isArray(data.refusedFields) ? (data.refusedFields as string[]) : null,
     resolution: (data.resolution as EventRecord['resolution'] | undefined) ?? null,
     ...('raw' in data ? { raw: (data.raw as string | null) ?? null } : {}),
+    ...(data.refusals ? { refusals: data.refusals as EventRecord['refusals'] } : {}),
   };
 }

@@ -5,10 +5,12 @@ import { AppConfig } from '../../config/app-config.js';
 import { EntitlementStore } from '../../entitlements/entitlement-store.js';
 import { LifecycleStore } from '../../lifecycle/lifecycle-store.js';
 import { MarketplaceStore } from '../../marketplace/marketplace-store.js';
+import { RefusalStore } from '../../webhooks/common/refusal-store.js';
 import { FirestoreAdminStore } from './firestore-admin-store.js';
 import { FirestoreEntitlementStore } from './firestore-entitlement-store.js';
 import { FirestoreLifecycleStore } from './firestore-lifecycle-store.js';
 import { FirestoreMarketplaceStore } from './firestore-marketplace-store.js';
+import { FirestoreRefusalStore } from './firestore-refusal-store.js';
 import { createFirestore } from './firestore.provider.js';
 import { TransactionRunner } from './transaction-runner.js';
 
@@ -21,8 +23,9 @@ import { TransactionRunner } from './transaction-runner.js';
     { provide: MarketplaceStore, useClass: FirestoreMarketplaceStore },
     { provide: AdminStore, useClass: FirestoreAdminStore },
     { provide: LifecycleStore, useClass: FirestoreLifecycleStore },
+    { provide: RefusalStore, useClass: FirestoreRefusalStore },
   ],
-  exports: [Firestore, EntitlementStore, MarketplaceStore, AdminStore, LifecycleStore, TransactionRunner],
+  exports: [Firestore, EntitlementStore, MarketplaceStore, AdminStore, LifecycleStore, RefusalStore, TransactionRunner],
 })
 export class FirestoreModule implements OnApplicationShutdown {
   constructor(

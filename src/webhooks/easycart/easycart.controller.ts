@@ -7,6 +7,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
+import { RefusalRecorder } from '../common/refusal-recorder.js';
 import { WebhookIntake } from '../common/webhook-intake.js';
 import { mapEasyCart, type MappedEasyCart } from './easycart.mapper.js';
 import { verifyEasyCartRequest, type EasyCartCredentials, type EasyCartVerdict } from './easycart.signature.js';
@@ -19,7 +20,8 @@ export interface EasyCartAnswer {
 
 /**
  * `POST /webhooks/easycart` (signed with `X-Webhook-Signature`) and `POST /webhooks/easycart/:token`
- * (stores without a signing key). Every request ends in the event ledger, refused ones included.
+ * (stores without a signing key). Every authenticated request ends in the event ledger, malformed
+ * ones included; unauthenticated ones are counted by the RefusalRecorder.
  */
 @Controller('webhooks/easycart')
 export class EasyCartController {
@@ -27,6 +29,7 @@ export class EasyCartController {
 
   constructor(
     private readonly intake: WebhookIntake,
+    private readonly refusals: RefusalRecorder,
     private readonly catalog: Catalog,
     private readonly clock: Clock,
     private readonly logger: AppLogger,
@@ -71,8 +74,14 @@ export class EasyCartController {
       compactBody: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!verdict.ok) {
-      await this.reject(`unverified:${sha256(raw)}`, claimedEvent(body), raw, `refused: ${verdict.problem}`);
-      throw refusal(verdict.problem);
+      // Not authenticated: counted and sampled, never written per request (docs/operations.md, "Security").
+      throw this.refusals.refuseUnverified(
+        'easycart',
+        verdict.problem,
+        req.ip,
+        { raw, contentType: req.headers['content-type'], url: req.url, signed: signature !== undefined },
+        refusal(verdict.problem),
+      );
     }
     if (body === undefined) {
       const error = new AppError('validation_failed', 'Invalid payload: (body): must be a JSON object', {

@@ -5,6 +5,7 @@ import { AppLogger } from '../../common/logging/app-logger.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
+import { RefusalRecorder } from '../common/refusal-recorder.js';
 import { WebhookIntake } from '../common/webhook-intake.js';
 import { mapGetCourse, type MappedGetCourse } from './getcourse.mapper.js';
 import { getCourseFields } from './getcourse.schema.js';
@@ -26,6 +27,7 @@ export interface GetCourseAnswer {
 export class GetCourseController {
   constructor(
     private readonly intake: WebhookIntake,
+    private readonly refusals: RefusalRecorder,
     private readonly catalog: Catalog,
     private readonly clock: Clock,
     private readonly settings: GetCourseSettings,
@@ -62,10 +64,16 @@ export class GetCourseController {
     const raw = JSON.stringify(fields);
     const verdict = verifyGetCourseToken(this.settings.pathToken, token);
     if (!verdict.ok) {
-      await this.reject(`unverified:${sha256(raw)}`, claimedEvent(fields), raw, `refused: ${verdict.problem}`);
-      throw verdict.problem === 'not_configured'
-        ? new AppError('not_found', 'GetCourse callbacks are not enabled on this service')
-        : new AppError('unauthenticated', 'Invalid or missing callback token');
+      // Not authenticated: counted and sampled, never written per request (docs/operations.md, "Security").
+      throw this.refusals.refuseUnverified(
+        'getcourse',
+        verdict.problem,
+        req.ip,
+        { raw, contentType: req.headers['content-type'], url: req.url },
+        verdict.problem === 'not_configured'
+          ? new AppError('not_found', 'GetCourse callbacks are not enabled on this service')
+          : new AppError('unauthenticated', 'Invalid or missing callback token'),
+      );
     }
 
     let result: MappedGetCourse;

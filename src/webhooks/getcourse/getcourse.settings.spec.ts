@@ -5,6 +5,7 @@ import { GetCourseSettings } from './getcourse.settings.js';
 const env = (extra: Record<string, string>) => ({
   GOOGLE_CLOUD_PROJECT: 'demo-entitlements',
   CONFIG_DIR: 'config',
+  SUBJECT_KEY_SECRET: 'subject-key-secret-0123456789abcdef',
   ...extra,
 });
 

@@ -26,6 +26,9 @@ export class PurchaselyController {
       timestamp: header(req, PURCHASELY_HEADERS.timestamp),
       deprecatedSignature: header(req, PURCHASELY_HEADERS.deprecatedSignature),
       trace: traceFromHeader(header(req, 'x-cloud-trace-context'), this.config.env.GOOGLE_CLOUD_PROJECT),
+      client: req.ip,
+      url: req.url,
+      contentType: header(req, 'content-type'),
     });
   }
 }

@@ -68,7 +68,7 @@ describe('verifyPurchaselySignature', () => {
       const result = verifyPurchaselySignature(request({ timestamp: mutated }), options({ now }));
       expect({ i, result }).toEqual({
         i,
-        result: { ok: false, reason: 'signature does not match any configured secret' },
+        result: { ok: false, problem: 'bad_signature', reason: 'signature does not match any configured secret' },
       });
     }
   });
@@ -93,6 +93,7 @@ describe('verifyPurchaselySignature', () => {
     expect(verifyPurchaselySignature(request(), at(-300)).ok).toBe(true);
     expect(verifyPurchaselySignature(request(), at(301))).toEqual({
       ok: false,
+      problem: 'stale_timestamp',
       reason: 'x-purchasely-timestamp is 301 s away from now (tolerance 300 s)',
     });
     expect(verifyPurchaselySignature(request(), at(-301)).ok).toBe(false);
@@ -114,14 +115,17 @@ describe('verifyPurchaselySignature', () => {
   it('should refuse a malformed or missing timestamp and a missing signature', () => {
     expect(verifyPurchaselySignature(request({ timestamp: '16983x2022' }), options())).toEqual({
       ok: false,
+      problem: 'malformed_timestamp',
       reason: 'malformed x-purchasely-timestamp header',
     });
     expect(verifyPurchaselySignature(request({ timestamp: undefined }), options())).toEqual({
       ok: false,
+      problem: 'missing_timestamp',
       reason: 'missing x-purchasely-timestamp header',
     });
     expect(verifyPurchaselySignature(request({ signature: undefined }), options())).toEqual({
       ok: false,
+      problem: 'missing_signature',
       reason: 'missing x-purchasely-request-signature header',
     });
   });
@@ -137,6 +141,7 @@ describe('verifyPurchaselySignature', () => {
     ).toBe(false);
     expect(verifyPurchaselySignature(request(), options({ secrets: [] }))).toEqual({
       ok: false,
+      problem: 'not_configured',
       reason: 'no shared secret configured',
     });
   });
@@ -168,6 +173,7 @@ describe('verifyPurchaselySignature', () => {
       });
       expect(verifyPurchaselySignature(deprecated, options())).toEqual({
         ok: false,
+        problem: 'deprecated_signature_refused',
         reason:
           'only the deprecated x-purchasely-signature header was sent, and deprecated signatures are not accepted',
       });

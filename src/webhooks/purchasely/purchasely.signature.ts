@@ -33,7 +33,18 @@ export type PurchaselySignatureScheme =
   /** Deprecated: HMAC(secret, secret + timestamp) in x-purchasely-signature; the body is not covered. */
   | 'secret-timestamp';
 
-export type PurchaselySignatureResult = { ok: true; scheme: PurchaselySignatureScheme } | { ok: false; reason: string };
+/** What failed, as a stable token (refusal counters are kept per problem). */
+export type PurchaselySignatureProblem =
+  | 'not_configured'
+  | 'missing_signature'
+  | 'deprecated_signature_refused'
+  | 'missing_timestamp'
+  | 'malformed_timestamp'
+  | 'stale_timestamp'
+  | 'bad_signature';
+
+export type PurchaselySignatureResult =
+  { ok: true; scheme: PurchaselySignatureScheme } | { ok: false; problem: PurchaselySignatureProblem; reason: string };
 
 /**
  * Verifies a Purchasely webhook request. Pure: the clock and the secrets come in. Every
@@ -44,7 +55,7 @@ export function verifyPurchaselySignature(
   options: PurchaselySignatureOptions,
 ): PurchaselySignatureResult {
   const { secrets, allowDeprecated } = options;
-  if (!secrets.length) return { ok: false, reason: 'no shared secret configured' };
+  if (!secrets.length) return { ok: false, problem: 'not_configured', reason: 'no shared secret configured' };
   const { signature, timestamp, deprecatedSignature, rawBody } = request;
 
   if (signature && timestamp !== undefined) {
@@ -71,16 +82,17 @@ export function verifyPurchaselySignature(
   }
 
   if (!signature) {
-    return {
-      ok: false,
-      reason: deprecatedSignature
-        ? `only the deprecated ${PURCHASELY_HEADERS.deprecatedSignature} header was sent, and deprecated signatures are not accepted`
-        : `missing ${PURCHASELY_HEADERS.signature} header`,
-    };
+    return deprecatedSignature
+      ? {
+          ok: false,
+          problem: 'deprecated_signature_refused',
+          reason: `only the deprecated ${PURCHASELY_HEADERS.deprecatedSignature} header was sent, and deprecated signatures are not accepted`,
+        }
+      : { ok: false, problem: 'missing_signature', reason: `missing ${PURCHASELY_HEADERS.signature} header` };
   }
   if (timestamp === undefined && !allowDeprecated)
-    return { ok: false, reason: `missing ${PURCHASELY_HEADERS.timestamp} header` };
-  return { ok: false, reason: 'signature does not match any configured secret' };
+    return { ok: false, problem: 'missing_timestamp', reason: `missing ${PURCHASELY_HEADERS.timestamp} header` };
+  return { ok: false, problem: 'bad_signature', reason: 'signature does not match any configured secret' };
 }
 
 /**
@@ -90,14 +102,16 @@ export function verifyPurchaselySignature(
 function checkWindow(
   timestamp: string,
   options: PurchaselySignatureOptions,
-): { ok: true } | { ok: false; reason: string } {
-  if (!/^\d{1,16}$/.test(timestamp)) return { ok: false, reason: `malformed ${PURCHASELY_HEADERS.timestamp} header` };
+): { ok: true } | { ok: false; problem: PurchaselySignatureProblem; reason: string } {
+  if (!/^\d{1,16}$/.test(timestamp))
+    return { ok: false, problem: 'malformed_timestamp', reason: `malformed ${PURCHASELY_HEADERS.timestamp} header` };
   const value = Number(timestamp);
   const ms = value >= 1e11 ? value : value * 1000;
   const skewSeconds = Math.abs(options.now.getTime() - ms) / 1000;
   if (skewSeconds > options.toleranceSeconds) {
     return {
       ok: false,
+      problem: 'stale_timestamp',
       reason: `${PURCHASELY_HEADERS.timestamp} is ${Math.round(skewSeconds)} s away from now (tolerance ${options.toleranceSeconds} s)`,
     };
   }

@@ -6,6 +6,7 @@ import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
 import type { Outcome } from '../../entitlements/entitlement.js';
 import type { InboundEvent } from '../../entitlements/inbound-event.js';
+import { RefusalRecorder } from '../common/refusal-recorder.js';
 import { WebhookIntake } from '../common/webhook-intake.js';
 import { mapPurchaselyEvent, purchaselyEventKey, rawBodyKey, readPurchaselyEvent } from './purchasely.mapper.js';
 import type { PurchaselyEvent } from './purchasely.schema.js';
@@ -16,6 +17,10 @@ export interface PurchaselyDelivery extends Omit<PurchaselySignedRequest, 'rawBo
   rawBody: Buffer | undefined;
   /** Cloud Trace resource of the request, for the log lines of this delivery. */
   trace?: string;
+  /** The client's address (rate limit of refused requests), the request URL and its Content-Type (samples). */
+  client: string;
+  url: string;
+  contentType?: string;
 }
 
 /** What the endpoint answers with 200: the ledger's outcome (Purchasely only needs the status). */
@@ -28,11 +33,6 @@ export interface PurchaselyAck {
 
 /** Event type recorded when a body carries no usable `event_name`. */
 const UNKNOWN_EVENT = 'UNKNOWN';
-/**
- * Prefix of the event-ledger key under which a request that failed verification is recorded: a
- * forged request must never take, or overwrite, the record of the genuine event it names.
- */
-export const UNVERIFIED_PREFIX = 'unverified:';
 
 /**
  * One Purchasely delivery: verify, validate, map, hand to the ledger. Answers (through
@@ -47,6 +47,7 @@ export class PurchaselyWebhook {
     private readonly clock: Clock,
     private readonly catalog: Catalog,
     private readonly intake: WebhookIntake,
+    private readonly refusals: RefusalRecorder,
     private readonly logger: AppLogger,
   ) {}
 
@@ -79,8 +80,19 @@ export class PurchaselyWebhook {
     );
     const { trace } = delivery;
     if (!verdict.ok) {
-      await this.recordUnverified(json, raw, verdict.reason, trace);
-      throw new AppError('unauthenticated', `Purchasely signature rejected: ${verdict.reason}`);
+      // Not authenticated: counted and sampled, never written per request (docs/operations.md, "Security").
+      throw this.refusals.refuseUnverified(
+        'purchasely',
+        verdict.problem,
+        delivery.client,
+        {
+          raw: rawBody,
+          contentType: delivery.contentType,
+          url: delivery.url,
+          signed: delivery.signature !== undefined,
+        },
+        new AppError('unauthenticated', `Purchasely signature rejected: ${verdict.reason}`),
+      );
     }
     if (verdict.scheme !== 'timestamp-body') {
       this.logger.warning('Purchasely request accepted with a deprecated signature scheme', {
@@ -130,36 +142,6 @@ export class PurchaselyWebhook {
       const recorded = await this.intake.refuse(this.inbound(eventKey, eventName ?? UNKNOWN_EVENT, raw, trace), error);
       if (recorded.outcome === 'duplicate') return { ok: false, ack: { outcome: 'duplicate', eventKey } };
       throw error;
-    }
-  }
-
-  /**
-   * A request that failed verification is recorded (raw, with the reason) when it names an
-   * event, under its own key. Best effort: the 401 is the answer whatever the store says.
-   */
-  private async recordUnverified(json: unknown, raw: string, reason: string, trace?: string): Promise<void> {
-    const { eventId, eventName } = looseFields(json);
-    if (!eventId) {
-      this.logger.info('unverified Purchasely request not recorded: no event_id', {
-        source: 'purchasely',
-        reason,
-        trace,
-      });
-      return;
-    }
-    const eventKey = `${UNVERIFIED_PREFIX}${eventId}`;
-    try {
-      await this.intake.reject(
-        this.inbound(eventKey, eventName ?? UNKNOWN_EVENT, raw, trace),
-        `signature rejected: ${reason}`,
-      );
-    } catch (error) {
-      this.logger.warning('could not record an unverified Purchasely request', {
-        source: 'purchasely',
-        eventKey,
-        error,
-        trace,
-      });
     }
   }
 
