@@ -224,4 +224,15 @@ describe('a flood of unauthenticated webhook requests', () => {
     expect(record?.get('refusals.count')).toBe(120);
     expect((record?.get('refusals.samples') as unknown[]).length).toBeLessThanOrEqual(20);
   });
+
+  it('should write what it counted when the service shuts down (SIGTERM on Cloud Run)', async () => {
+    const config = testConfig({ GETCOURSE_PATH_TOKEN: GETCOURSE_TOKEN, REFUSAL_FLUSH_SECONDS: '3600' });
+    const other = await startApp({ config, clock });
+    for (let i = 0; i < 3; i++) await fetch(`${other.url}/webhooks/getcourse?event=x`);
+    await other.close();
+    const reader = new Firestore({ projectId: config.env.GOOGLE_CLOUD_PROJECT });
+    const snap = await reader.collection('events').where('eventType', '==', 'REFUSED').get();
+    await reader.terminate();
+    expect(snap.docs.map((d) => [d.get('reason'), d.get('refusals.count')])).toEqual([['refused: missing_token', 3]]);
+  });
 });
