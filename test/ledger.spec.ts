@@ -68,6 +68,21 @@ describe('Ledger.apply on the Firestore emulator', () => {
     expect(outbox.get('publishedAt')).toBeNull();
   });
 
+  it('should apply an entitlement whose id is longer than a Firestore map key may be, keyed by its document id', async () => {
+    const externalId = `long-${'y'.repeat(2_000)}`;
+    const c = change({ externalId, subject: { key: 'user:long-ids', userId: 'long-ids' } });
+    await expect(apply(c)).resolves.toMatchObject({ outcome: 'applied' });
+    const access = await store.getAccess('user:long-ids');
+    const [key, entry] = Object.entries(access?.entitlements ?? {})[0]!;
+    expect(key).toMatch(/^h:[0-9a-f]{64}$/);
+    expect(entry).toMatchObject({ entitlementId: `purchasely:${externalId}`, product: 'demo' });
+    await expect(apply({ ...c, eventKey: `${c.eventKey}-end`, status: 'expired' })).resolves.toMatchObject({
+      outcome: 'applied',
+    });
+    expect((await store.getAccess('user:long-ids'))?.entitlements).toEqual({});
+    expect(await accessInvariantViolations(db)).toEqual([]);
+  });
+
   it('should write exactly one outbox entry per access change and none for a change that alters nothing', async () => {
     const grant = change({ externalId: 'outboxed', subject: { key: 'user:outboxed' } });
     await apply(grant);

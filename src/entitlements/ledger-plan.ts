@@ -12,6 +12,16 @@ import {
   type Subject,
   entitlementId,
 } from './entitlement.js';
+import { documentId } from '../common/document-id.js';
+
+/**
+ * The key of an entitlement in an access document's `entitlements` map: the entitlement's document id.
+ * A Firestore map key (a field name) may hold at most 1,500 bytes, and the raw id of a long or odd
+ * external id does not fit: `documentId` keeps short safe ids as they are and hashes the rest.
+ */
+export function accessKey(entitlementId: string): string {
+  return documentId(entitlementId);
+}
 
 export interface EntitlementRecord {
   id: string;
@@ -40,6 +50,8 @@ export interface EntitlementRecord {
 }
 
 export interface AccessEntry {
+  /** The entitlement's id (`{source}:{externalId}`); the map key is its document id (`accessKey`). */
+  entitlementId: string;
   source: Source;
   product: string;
   plan: string | null;
@@ -50,7 +62,7 @@ export interface AccessEntry {
 
 export interface AccessSummary {
   subjectKey: string;
-  /** Currently usable entitlements, by entitlement id. */
+  /** Currently usable entitlements, by `accessKey(entitlement id)`. */
   entitlements: Record<string, AccessEntry>;
   /** Distinct product names of `entitlements`, sorted, for `array-contains` queries. */
   products: string[];
@@ -304,6 +316,12 @@ function rebuilt(base: AccessSummary, entitlements: Record<string, AccessEntry>,
   return { subjectKey: base.subjectKey, entitlements, products, version: base.version + 1, updatedAt: now };
 }
 
+/** Removes an entitlement's entry, under its key and under the raw id older documents used as key. */
+function dropEntry(entitlements: Record<string, AccessEntry>, id: string): void {
+  delete entitlements[accessKey(id)];
+  delete entitlements[id];
+}
+
 function withEntry(
   current: AccessSummary | null,
   key: string,
@@ -313,8 +331,10 @@ function withEntry(
 ): AccessSummary {
   const base = current ?? emptySummary(key, now);
   const entitlements = entryMap(base.entitlements);
+  dropEntry(entitlements, id);
   if (e.active) {
-    entitlements[id] = {
+    entitlements[accessKey(id)] = {
+      entitlementId: id,
       source: e.source,
       product: e.product,
       plan: e.plan,
@@ -322,8 +342,6 @@ function withEntry(
       validFrom: e.validFrom,
       validUntil: e.validUntil,
     };
-  } else {
-    delete entitlements[id];
   }
   return rebuilt(base, entitlements, now);
 }
@@ -337,7 +355,7 @@ function withoutEntry(
 ): AccessSummary | null {
   const base = current ?? emptySummary(key, now);
   const entitlements = entryMap(base.entitlements);
-  delete entitlements[id];
+  dropEntry(entitlements, id);
   // Erasing the last entitlement of a subject deletes its access document: it is personal data.
   if (erase && Object.keys(entitlements).length === 0) return null;
   return rebuilt(base, entitlements, now);

@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { fromFirestore } from '../../src/infrastructure/firestore/firestore-values.js';
-import type { AccessSummary, EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
+import { accessKey, type AccessSummary, type EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
 
 /**
  * Scans every entitlement and access document: for each subject, the access summary must list
@@ -16,7 +16,7 @@ export async function accessInvariantViolations(db: Firestore): Promise<string[]
     const e = fromFirestore<EntitlementRecord>(doc.data());
     if (!e.active || !e.subject) continue;
     const bySubject = expected.get(e.subject.key) ?? new Map<string, string>();
-    bySubject.set(e.id, e.product);
+    bySubject.set(accessKey(e.id), e.product);
     expected.set(e.subject.key, bySubject);
   }
   const problems: string[] = [];
@@ -25,7 +25,11 @@ export async function accessInvariantViolations(db: Firestore): Promise<string[]
     const summary = fromFirestore<AccessSummary>(doc.data());
     seen.add(summary.subjectKey);
     const want = expected.get(summary.subjectKey) ?? new Map<string, string>();
-    const got = new Map(Object.entries(summary.entitlements).map(([id, e]) => [id, e.product]));
+    const got = new Map(Object.entries(summary.entitlements).map(([key, e]) => [key, e.product]));
+    for (const [key, entry] of Object.entries(summary.entitlements)) {
+      if (accessKey(entry.entitlementId) !== key)
+        problems.push(`${summary.subjectKey}: entry ${key} names ${entry.entitlementId}`);
+    }
     const wantIds = [...want.keys()].sort().join(',');
     const gotIds = [...got.keys()].sort().join(',');
     if (wantIds !== gotIds) problems.push(`${summary.subjectKey}: summary lists [${gotIds}], active are [${wantIds}]`);

@@ -265,6 +265,25 @@ describe('EasyCart webhooks over HTTP (signing keys configured)', () => {
     expect(await store.getEventOutcome('easycart', `malformed:${sha256(body)}`)).toBe('invalid');
   });
 
+  it('should answer over-long ids and e-mails with a 400 naming the field, recorded, never a 500', async () => {
+    const long = 'x'.repeat(1_500);
+    for (const [overrides, field] of [
+      [{ order_uuid: long }, 'order_uuid: at most 100 characters'],
+      [{ assignee: { email: `${long}@example.com` } }, 'assignee.email: at most 254 characters'],
+      [{ product_name: long }, 'product_name: at most 200 characters'],
+      [{ subscription_stripe_id: `sub_${long}` }, 'subscription_stripe_id: at most 255 characters'],
+    ] as const) {
+      const payload = order('product_assigned', overrides);
+      const body = JSON.stringify(payload);
+      const reply = await send(app, body, signedWith(NEW_KEY, body));
+      expect({ field, status: reply.status }).toEqual({ field, status: 400 });
+      expect(reply.body.message).toContain(field);
+      expect(await store.getEventOutcome('easycart', `malformed:${sha256(body)}`)).toBe('invalid');
+      // The same delivery again gets the same answer (EasyCart's retries), never a 500.
+      expect((await send(app, body, signedWith(NEW_KEY, body))).status).toBe(400);
+    }
+  });
+
   it('should answer a signed body that is not JSON with a 400, recorded', async () => {
     const body = 'event=product_assigned';
     const reply = await send(app, body, { ...signedWith(NEW_KEY, body), 'content-type': 'text/plain' });

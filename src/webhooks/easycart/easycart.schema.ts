@@ -11,11 +11,31 @@ import { epochInstant } from '../../entitlements/input-rules.js';
 export type EasyCartAction =
   'grant' | 'plan_change' | 'expiring' | 'expire' | 'revoke' | 'cancel_at_period_end' | 'renew';
 
+/**
+ * Longest value of each field we read. Every id we derive (entitlement, subject, event key) is built
+ * from these, so each stays far below Firestore's limits on ids and map keys (1,500 bytes); a longer
+ * value is a 400 naming the field and the event is recorded `invalid`, never a 500 on every retry.
+ */
+export const EASYCART_LIMITS = {
+  event: 64,
+  id: 100,
+  /** RFC 5321: a forward path holds at most 256 octets, so an address at most 254. */
+  email: 254,
+  name: 256,
+  code: 200,
+  stripeId: 255,
+  date: 64,
+} as const;
+
+const L = EASYCART_LIMITS;
+const atMost = (max: number) => `at most ${max} characters`;
+
 export const easyCartEnvelopeSchema = z.looseObject({
   event: z
     .string({ error: requiredOr('text') })
     .trim()
-    .min(1, 'required'),
+    .min(1, 'required')
+    .max(L.event, atMost(L.event)),
 });
 
 const ISO_WITH_ZONE =
@@ -57,7 +77,7 @@ function zoneOffsetMs(zone: string): number {
 const DATE_PROBLEM = 'must be ISO-8601 with a time zone or unix seconds (or milliseconds) after 2001';
 
 const date = z
-  .union([z.number(), z.string()], {
+  .union([z.number(), z.string().max(L.date, atMost(L.date))], {
     error: DATE_PROBLEM,
   })
   .transform((v, ctx) => {
@@ -72,33 +92,33 @@ const date = z
     return parsed;
   });
 
-const id = z.union([z.string().trim().min(1), z.number()]).transform(String);
-const text = z.string().trim();
+const id = z.union([z.string().trim().min(1).max(L.id, atMost(L.id)), z.number()]).transform(String);
+const text = (max: number) => z.string().trim().max(max, atMost(max));
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 const person = z.looseObject({
-  email: text.nullish(),
-  name: text.nullish(),
-  first_name: text.nullish(),
-  last_name: text.nullish(),
+  email: text(L.email).nullish(),
+  name: text(L.name).nullish(),
+  first_name: text(L.name).nullish(),
+  last_name: text(L.name).nullish(),
 });
 
 /** The fields of an access event (product_assigned, product_access_*, subscription_*). */
 const accessFields = z.looseObject({
-  event: text,
+  event: text(L.event),
   timestamp: date.nullish(),
-  order_uuid: text.nullish(),
+  order_uuid: text(L.id).nullish(),
   order_id: id.nullish(),
-  customer_email: text.nullish(),
+  customer_email: text(L.email).nullish(),
   assignee: person.nullish(),
   product_id: id.nullish(),
-  product: z.union([z.looseObject({ id: id.nullish() }), z.string(), z.number()]).nullish(),
-  product_name: text.nullish(),
-  price_name: text.nullish(),
-  price_description: text.nullish(),
-  subscription_plan_name: text.nullish(),
-  subscription_new_plan_name: text.nullish(),
-  subscription_stripe_id: text.nullish(),
+  product: z.union([z.looseObject({ id: id.nullish() }), z.string().max(L.code, atMost(L.code)), z.number()]).nullish(),
+  product_name: text(L.code).nullish(),
+  price_name: text(L.name).nullish(),
+  price_description: text(L.code).nullish(),
+  subscription_plan_name: text(L.code).nullish(),
+  subscription_new_plan_name: text(L.code).nullish(),
+  subscription_stripe_id: text(L.stripeId).nullish(),
   subscription_current_period_end: date.nullish(),
   expiration_date: date.nullish(),
 });

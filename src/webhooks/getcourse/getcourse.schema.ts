@@ -72,9 +72,11 @@ const codeList = z.preprocess(
     const codes = items.flatMap((i) => String(i).split(/[,;]/)).map(filled);
     return [...new Set(codes.filter((c): c is string => typeof c === 'string'))];
   },
-  z.array(z.string().max(200), {
-    error: 'must be a comma-separated list of codes',
-  }),
+  z
+    .array(z.string().max(200, 'each code at most 200 characters'), {
+      error: 'must be a comma-separated list of codes',
+    })
+    .max(50, 'at most 50 codes'),
 );
 
 export interface GetCourseTimeField {
@@ -87,6 +89,7 @@ const time = z.preprocess(
   filled,
   z
     .string({ error: 'must be text' })
+    .max(64, 'at most 64 characters')
     .transform((text, ctx): GetCourseTimeField => {
       const parsed = parseGetCourseTime(text);
       if (!parsed) {
