@@ -73,7 +73,8 @@ export type AuditAction =
   | 'account.approve'
   | 'account.reject'
   | 'event.replay'
-  | 'event.resolve';
+  | 'event.resolve'
+  | 'subject.erase';
 
 /** `audit/{autoId}`: one admin action, whatever came of it (docs/admin-api.md). */
 export interface AuditEntry {
@@ -81,7 +82,7 @@ export interface AuditEntry {
   actor: { kind: 'user' | 'api-key'; id: string };
   role: AdminRole;
   action: AuditAction;
-  target: { type: 'entitlement' | 'account' | 'event'; id: string; plan?: string };
+  target: { type: 'entitlement' | 'account' | 'event' | 'subject'; id: string; plan?: string };
   reason: string | null;
   /** done: the call was made; refused: it no longer applied (nothing called); failed: the call or a read failed. */
   outcome: 'done' | 'refused' | 'failed';
@@ -107,4 +108,19 @@ export abstract class AdminStore {
   abstract appendAudit(entry: AuditEntry): Promise<string>;
   /** Newest first; `after` is an audit entry id. Unknown `after` → null. */
   abstract listAudit(filter: { targetId?: string }, page: PageRequest): Promise<Page<AuditRecord> | null>;
+
+  // Erasure requests (docs/operations.md, "A customer asks for deletion").
+  /** Every entitlement stored under this subject key (tombstones excluded: their subject is gone). */
+  abstract entitlementsOfSubject(subjectKey: string): Promise<EntitlementRecord[]>;
+  /** Ids of entitlements of other people that name this subject as their buyer (EasyCart gifts). */
+  abstract entitlementsBoughtBy(buyerSubjectKey: string): Promise<string[]>;
+  /** Removes the buyer's e-mail and key from one such entitlement. */
+  abstract forgetBuyer(entitlementId: string, now: Date): Promise<void>;
+  /**
+   * Removes the raw payload of every event record naming this subject key (`subjectKeys`), keeping
+   * the record itself (dedup, outcome, times) so a redelivery is still recognised. Returns how many.
+   */
+  abstract scrubEvents(subjectKey: string, now: Date): Promise<number>;
+  /** Deletes `access/{subjectKey}` if it is still there (an empty summary); whether it was. */
+  abstract deleteAccess(subjectKey: string): Promise<boolean>;
 }

@@ -11,6 +11,8 @@ import { AdminAuthenticator } from './auth/admin-authenticator.js';
 import { AdminAuthGuard } from './auth/admin-auth.guard.js';
 import { EntitlementActions } from './entitlements/entitlement-actions.service.js';
 import { EntitlementsController } from './entitlements/entitlements.controller.js';
+import { ErasureRequests } from './erasure/erasure.service.js';
+import { ErasuresController } from './erasure/erasures.controller.js';
 import { EventReplay } from './events/event-replay.service.js';
 import { EventResolution } from './events/event-resolution.service.js';
 import { EventsController } from './events/events.controller.js';
@@ -23,7 +25,14 @@ import { OpenApiController } from './openapi/openapi.controller.js';
  */
 @Module({
   imports: [MarketplaceModule, WebhooksModule, DiscoveryModule],
-  controllers: [EntitlementsController, AccountsController, EventsController, AuditController, OpenApiController],
+  controllers: [
+    EntitlementsController,
+    AccountsController,
+    EventsController,
+    AuditController,
+    ErasuresController,
+    OpenApiController,
+  ],
   providers: [
     AdminAuthenticator,
     { provide: APP_GUARD, useClass: AdminAuthGuard },
@@ -33,6 +42,7 @@ import { OpenApiController } from './openapi/openapi.controller.js';
     AccountActions,
     EventReplay,
     EventResolution,
+    ErasureRequests,
   ],
 })
 export class AdminModule {}

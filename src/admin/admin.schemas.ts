@@ -101,6 +101,27 @@ export const resolveBody = z
     reason: b.reason,
   }));
 
+/** An erasure request names the person by e-mail (EasyCart, GetCourse) or by any subject key (`user:42`). */
+export const erasureBody = z
+  .strictObject({
+    email: z
+      .email()
+      .max(254)
+      .optional()
+      .meta({ description: 'The person’s e-mail; the service derives its subject key. Never stored or logged.' }),
+    subjectKey: z
+      .string()
+      .min(1)
+      .max(1500)
+      .optional()
+      .meta({ description: 'A subject key as in `access/{subjectKey}`, e.g. `user:42` or `emailh:…`' }),
+    reason: reason.meta({ description: 'Why (a ticket id); e-mail addresses in it are replaced before it is stored' }),
+  })
+  .refine((b) => (b.email === undefined) !== (b.subjectKey === undefined), {
+    message: 'name the person by exactly one of email or subjectKey',
+    path: ['email'],
+  });
+
 /** Bodies are optional for approvals: a request without one (or with an empty one) is `{}`. */
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   return parseBody(schema, value ?? {});

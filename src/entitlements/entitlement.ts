@@ -65,6 +65,12 @@ export interface EntitlementChange {
   sourceTime: Date;
   /** The provider's id of the entitlement, unique within the source. */
   externalId: string;
+  /**
+   * The id the same entitlement had before personal identifiers in ids were hashed: the store keeps
+   * using it while a document exists under it and none under `externalId` (until the one-off
+   * migration, scripts/migrate-subject-keys.mjs, moves it).
+   */
+  legacyExternalId?: string;
   subject: Subject;
   /** `null` keeps the stored product and plan (an event that does not name them). */
   product: ProductRef | null;

@@ -12,6 +12,8 @@ export interface InboundEvent {
   transport: { kind: TransportKind; id?: string };
   /** The raw payload as received (the ledger caps its size), for audit and replay. */
   raw?: string;
+  /** Subject keys the event concerns (set by the Ledger; erasure looks them up), never personal data itself. */
+  subjectKeys?: string[];
   /** Cloud Trace resource of the request that brought it (`projects/P/traces/T`): on log lines, never stored. */
   trace?: string;
   /** A refused input: the fields the refusal names (docs/input-rules.md), kept on the event record. */

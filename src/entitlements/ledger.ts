@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AppLogger } from '../common/logging/app-logger.js';
+import { emailsIn } from '../common/personal-data.js';
 import { Clock } from './clock.js';
 import type { EntitlementChange, Outcome } from './entitlement.js';
 import { EntitlementStore } from './entitlement-store.js';
 import type { InboundEvent, LedgerResult } from './inbound-event.js';
+import { SubjectKeys } from './subject.js';
 
 /**
  * The one place where entitlements change. Every source ends here with a normalized change;
@@ -16,10 +18,11 @@ export class Ledger {
     private readonly store: EntitlementStore,
     private readonly clock: Clock,
     private readonly logger: AppLogger,
+    private readonly subjects: SubjectKeys,
   ) {}
 
   async apply(change: EntitlementChange, event: InboundEvent): Promise<LedgerResult> {
-    const result = await this.store.applyChange(change, event, this.clock.now());
+    const result = await this.store.applyChange(change, this.withSubjects(event, change.subject.key), this.clock.now());
     this.logger.info('entitlement change', {
       ...deliveryFields(event),
       eventType: event.eventType,
@@ -36,7 +39,7 @@ export class Ledger {
     outcome: Exclude<Outcome, 'applied' | 'stale' | 'duplicate'>,
     reason: string,
   ): Promise<LedgerResult> {
-    const result = await this.store.recordEvent(event, outcome, reason, this.clock.now());
+    const result = await this.store.recordEvent(this.withSubjects(event), outcome, reason, this.clock.now());
     const log = outcome === 'ignored' ? this.logger.info.bind(this.logger) : this.logger.warning.bind(this.logger);
     log('inbound event recorded', {
       ...deliveryFields(event),
@@ -52,11 +55,27 @@ export class Ledger {
    * keys of their own (one per product); a record already final answers `duplicate`.
    */
   async settle(event: InboundEvent, outcome: Outcome, reason: string): Promise<LedgerResult> {
-    const result = await this.store.recordEvent(event, outcome, reason, this.clock.now());
+    const result = await this.store.recordEvent(this.withSubjects(event), outcome, reason, this.clock.now());
     this.logger.info('inbound event settled', { ...deliveryFields(event), outcome: result.outcome, reason });
     return result;
   }
+
+  /**
+   * The subject keys an event record concerns, so an erasure request finds it (`array-contains`) and
+   * removes its raw payload: the change's subject, and by rule every e-mail address in the payload
+   * (a buyer, an assignee, a malformed body's fields) as its keyed `emailh:` key, never the address.
+   */
+  private withSubjects(event: InboundEvent, subjectKey?: string): InboundEvent {
+    const keys = new Set<string>(subjectKey ? [subjectKey] : []);
+    if (event.raw && this.subjects.configured) {
+      for (const email of emailsIn(event.raw, MAX_SUBJECT_KEYS)) keys.add(this.subjects.emailKey(email));
+    }
+    return keys.size ? { ...event, subjectKeys: [...keys].slice(0, MAX_SUBJECT_KEYS) } : event;
+  }
 }
+
+/** Subject keys kept on one event record at most (a payload naming more people is cut, not refused). */
+const MAX_SUBJECT_KEYS = 20;
 
 /** What every ledger log line says about the delivery: source, event key, Pub/Sub message id, trace. */
 function deliveryFields(event: InboundEvent): Record<string, unknown> {

@@ -7,6 +7,7 @@ import type { Source } from '../entitlements/entitlement.js';
 import type { InboundEvent } from '../entitlements/inbound-event.js';
 import { boundFields, type Bounds, type Resolution, type WindowOverride } from '../entitlements/input-rules.js';
 import { Ledger } from '../entitlements/ledger.js';
+import { SubjectKeys } from '../entitlements/subject.js';
 import { WebhookIntake, type IntakeResult, type Mapped } from './common/webhook-intake.js';
 import { EASYCART_BOUNDS, mapEasyCart, withEasyCartWindow } from './easycart/easycart.mapper.js';
 import { GETCOURSE_BOUNDS, mapGetCourse, withGetCourseWindow } from './getcourse/getcourse.mapper.js';
@@ -56,6 +57,7 @@ export class WebhookResolver {
     config: AppConfig,
     private readonly intake: WebhookIntake,
     private readonly ledger: Ledger,
+    subjects: SubjectKeys,
   ) {
     const resolve = catalog.resolve.bind(catalog);
     this.rules = {
@@ -63,12 +65,17 @@ export class WebhookResolver {
         bounds: GETCOURSE_BOUNDS,
         patch: withGetCourseWindow,
         map: (fields) =>
-          mapGetCourse(fields, { resolve, receivedAt: clock.now(), timeZone: config.env.GETCOURSE_TIMEZONE }),
+          mapGetCourse(fields, {
+            resolve,
+            receivedAt: clock.now(),
+            timeZone: config.env.GETCOURSE_TIMEZONE,
+            subjects,
+          }),
       },
       easycart: {
         bounds: EASYCART_BOUNDS,
         patch: withEasyCartWindow,
-        map: (body) => mapEasyCart(body, { resolve, receivedAt: clock.now() }),
+        map: (body) => mapEasyCart(body, { resolve, receivedAt: clock.now(), subjects }),
       },
       purchasely: {
         bounds: PURCHASELY_BOUNDS,

@@ -18,6 +18,7 @@ import fc from 'fast-check';
 import { Firestore } from '@google-cloud/firestore';
 import { AppError } from '../../src/common/errors/app-error.js';
 import type { CatalogResult } from '../../src/entitlements/catalog.js';
+import { SubjectKeys } from '../../src/entitlements/subject.js';
 import type { EntitlementChange } from '../../src/entitlements/entitlement.js';
 import { planApply } from '../../src/entitlements/ledger-plan.js';
 import { fetchedTimes } from '../../src/marketplace/entitlement-state.js';
@@ -47,6 +48,7 @@ const params = { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) };
 const httpParams = { numRuns: HTTP_RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) };
 
 const NOW = new Date('2026-11-20T12:00:00Z');
+const subjects = new SubjectKeys('fuzz-subject-key-secret-0123456789');
 const resolveAny = (_s: string, product: string, plan: string | null): CatalogResult => ({
   ok: true,
   ref: { product: 'demo', plan, providerProduct: product, providerPlan: plan },
@@ -161,9 +163,9 @@ function onlyChange(verdict: ReturnType<typeof intake>): EntitlementChange {
 }
 
 const getCourse = (fields: Record<string, unknown>) => () =>
-  mapGetCourse(fields, { resolve: resolveAny, receivedAt: NOW, timeZone: 'Europe/Moscow' }).mapped;
+  mapGetCourse(fields, { resolve: resolveAny, receivedAt: NOW, timeZone: 'Europe/Moscow', subjects }).mapped;
 const easyCart = (body: Record<string, unknown>) => () =>
-  mapEasyCart(body, { resolve: resolveAny, receivedAt: NOW }).mapped;
+  mapEasyCart(body, { resolve: resolveAny, receivedAt: NOW, subjects }).mapped;
 const purchasely = (body: Record<string, unknown>) => () =>
   mapPurchaselyEvent(readPurchaselyEvent(body), 'k', {
     resolve: (product, plan) => resolveAny('purchasely', product, plan),

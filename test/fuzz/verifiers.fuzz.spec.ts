@@ -13,6 +13,7 @@ import { hmacSha256Hex } from '../../src/common/security/hmac.js';
 import { KeySource } from '../../src/common/security/jwt/key-source.js';
 import { InvalidTokenError, verifyJwt } from '../../src/common/security/jwt/jwt-verifier.js';
 import type { CatalogResult } from '../../src/entitlements/catalog.js';
+import { SubjectKeys } from '../../src/entitlements/subject.js';
 import { parseMarketplaceMessage } from '../../src/marketplace/marketplace-message.js';
 import { readLinkToken, signLinkToken } from '../../src/marketplace/signup/link-token.js';
 import { verifyEasyCartRequest } from '../../src/webhooks/easycart/easycart.signature.js';
@@ -53,6 +54,8 @@ function mutate(input: Buffer, m: Mutation): Buffer {
   }
 }
 const mutateText = (s: string, m: Mutation) => mutate(Buffer.from(s, 'latin1'), m).toString('latin1');
+
+const subjects = new SubjectKeys('fuzz-subject-key-secret-0123456789');
 
 const resolveAny = (_s: string, product: string, plan: string | null): CatalogResult => ({
   ok: true,
@@ -228,7 +231,7 @@ describe('fuzz: envelope and payload parsers never crash', () => {
       string,
       unknown
     >;
-    const ctx = { resolve: resolveAny, receivedAt: new Date('2026-11-21T00:00:00Z') };
+    const ctx = { resolve: resolveAny, receivedAt: new Date('2026-11-21T00:00:00Z'), subjects };
     fc.assert(
       fc.property(
         fc.oneof(
@@ -253,7 +256,12 @@ describe('fuzz: envelope and payload parsers never crash', () => {
       product: 'demo-course',
       finish_at: '2026-12-01 10:00:00',
     };
-    const ctx = { resolve: resolveAny, receivedAt: new Date('2026-11-21T00:00:00Z'), timeZone: 'Europe/Moscow' };
+    const ctx = {
+      resolve: resolveAny,
+      receivedAt: new Date('2026-11-21T00:00:00Z'),
+      timeZone: 'Europe/Moscow',
+      subjects,
+    };
     fc.assert(
       fc.property(
         fc.dictionary(

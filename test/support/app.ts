@@ -6,11 +6,20 @@ import { bootstrap } from '../../src/bootstrap.js';
 import { AppLogger } from '../../src/common/logging/app-logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { Clock } from '../../src/entitlements/clock.js';
+import { emailSubjectKey } from '../../src/entitlements/subject.js';
 import { RefusalRecorder } from '../../src/webhooks/common/refusal-recorder.js';
 
 /** A project id of its own per suite: the emulators keep projects apart, so suites never share data. */
 export function uniqueProjectId(prefix = 'test'): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+/** SUBJECT_KEY_SECRET of every test configuration. */
+export const TEST_SUBJECT_KEY_SECRET = 'test-subject-key-secret-0123456789abcdef';
+
+/** The subject key of a person known by e-mail, under the tests' secret. */
+export function emailKey(email: string): string {
+  return emailSubjectKey(TEST_SUBJECT_KEY_SECRET, email);
 }
 
 export function testConfig(env: Record<string, string | undefined> = {}): AppConfig {
@@ -19,6 +28,7 @@ export function testConfig(env: Record<string, string | undefined> = {}): AppCon
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     CONFIG_DIR: 'config',
+    SUBJECT_KEY_SECRET: TEST_SUBJECT_KEY_SECRET,
     ...env,
   });
 }

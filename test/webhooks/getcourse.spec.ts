@@ -7,7 +7,7 @@ import { EntitlementStore } from '../../src/entitlements/entitlement-store.js';
 import type { EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
 import { fromFirestore } from '../../src/infrastructure/firestore/firestore-values.js';
 import { accessInvariantViolations } from '../support/invariants.js';
-import { refusalRecords, startApp, testConfig, TestClock, type RunningApp } from '../support/app.js';
+import { refusalRecords, startApp, testConfig, TestClock, emailKey, type RunningApp } from '../support/app.js';
 
 const TOKEN = 'getcourse-path-token-abcdefghijklmnop';
 const NOW = new Date('2026-11-20T12:00:00Z');
@@ -110,12 +110,12 @@ describe('GetCourse callbacks over HTTP', () => {
       product: 'course',
       providerProduct: '2741902',
       providerState: 'active',
-      subject: { key: `email:${fields.email}` },
+      subject: { key: emailKey(fields.email!) },
       validFrom: new Date('2026-11-02T07:00:00Z'),
       validUntil: new Date('2026-12-02T07:00:00Z'),
       details: { getcourse: { purchaseId: fields.purchase_id, userId: '190442871' } },
     });
-    const access = await store.getAccess(`email:${fields.email}`);
+    const access = await store.getAccess(emailKey(fields.email!));
     expect(access?.entitlements[e.id]).toMatchObject({
       product: 'course',
       validUntil: new Date('2026-12-02T07:00:00Z'),
@@ -146,7 +146,7 @@ describe('GetCourse callbacks over HTTP', () => {
 
     const e = await onlyEntitlementOf(fields.purchase_id!);
     expect(e).toMatchObject({ active: true, version: 2, validUntil: new Date('2027-01-02T07:00:00Z') });
-    const access = await store.getAccess(`email:${fields.email}`);
+    const access = await store.getAccess(emailKey(fields.email!));
     expect(Object.keys(access?.entitlements ?? {})).toEqual([e.id]);
     expect(access?.entitlements[e.id]?.validUntil).toEqual(new Date('2027-01-02T07:00:00Z'));
   });
@@ -172,7 +172,7 @@ describe('GetCourse callbacks over HTTP', () => {
     expect(finished.body.outcome).toBe('applied');
     const revoked = await onlyEntitlementOf(fields.purchase_id!);
     expect(revoked).toMatchObject({ status: 'expired', active: false, providerState: 'finished' });
-    expect((await store.getAccess(`email:${fields.email}`))?.entitlements[revoked.id]).toBeUndefined();
+    expect((await store.getAccess(emailKey(fields.email!)))?.entitlements[revoked.id]).toBeUndefined();
 
     // The active report of the period that just ended, delivered again late (e.g. a process re-run).
     expect((await get({ ...fields, status: 'Active' })).body.outcome).toBe('stale');
@@ -202,7 +202,7 @@ describe('GetCourse callbacks over HTTP', () => {
     const [course, club] = await entitlementsOf(fields.purchase_id!); // sorted by id: digits first
     expect(club).toMatchObject({ id: `getcourse:${fields.purchase_id}:club`, product: 'club', active: true });
     expect(course).toMatchObject({ id: `getcourse:${fields.purchase_id}:2741902`, product: 'course', active: true });
-    const access = await store.getAccess(`email:${fields.email}`);
+    const access = await store.getAccess(emailKey(fields.email!));
     expect(access?.products).toEqual(['club', 'course']);
     expect(await store.getEventOutcome('getcourse', `${res.body.eventKey as string}#${fields.purchase_id}:club`)).toBe(
       'applied',

@@ -251,6 +251,21 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       auditId: { type: ['string', 'null'] },
     },
   },
+  ErasureResult: {
+    type: 'object',
+    required: ['subjectKey', 'entitlements', 'buyerReferencesRemoved', 'eventsScrubbed', 'accessDeleted', 'auditId'],
+    properties: {
+      subjectKey: { type: 'string', description: 'The erased subject (for an e-mail, its keyed `emailh:` key)' },
+      entitlements: {
+        type: 'array',
+        items: { type: 'object', properties: { id: { type: 'string' }, outcome: { type: 'string' } } },
+      },
+      buyerReferencesRemoved: { type: 'integer' },
+      eventsScrubbed: { type: 'integer' },
+      accessDeleted: { type: 'boolean' },
+      auditId: { type: ['string', 'null'] },
+    },
+  },
   ReplayResult: {
     type: 'object',
     required: ['eventId', 'before', 'result', 'after', 'auditId'],

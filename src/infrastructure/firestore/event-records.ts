@@ -56,6 +56,7 @@ export function writeEventRecord(
     entitlementId: entitlementId ?? null,
     raw: raw.text,
     rawTruncated: raw.truncated,
+    subjectKeys: event.subjectKeys ?? [],
     updatedAt: now,
     expireAt: Timestamp.fromMillis(now.getTime() + retentionMs),
     ...(event.refusedFields?.length ? { refusedFields: event.refusedFields } : {}),

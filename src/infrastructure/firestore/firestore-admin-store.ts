@@ -1,4 +1,4 @@
-import { FieldPath, Firestore, type DocumentSnapshot, type Query } from '@google-cloud/firestore';
+import { FieldPath, FieldValue, Firestore, type DocumentSnapshot, type Query } from '@google-cloud/firestore';
 import { Injectable } from '@nestjs/common';
 import { TransientError } from '../../common/errors/app-error.js';
 import {
@@ -16,6 +16,10 @@ import type { EntitlementRecord, HistoryEntry } from '../../entitlements/ledger-
 import { COLLECTIONS, documentId } from './collections.js';
 import { fromFirestore, isTransientFirestoreError } from './firestore-values.js';
 import { readWithDeadline, withDeadline } from './transaction-runner.js';
+
+const WRITE_DEADLINE_MS = 5_000;
+/** Event records rewritten per batch when an erasure request removes raw payloads. */
+const ERASURE_PAGE = 200;
 
 /** Event fields of a list: everything but the raw payload (up to 32 KB each). */
 const EVENT_SUMMARY_FIELDS = [
@@ -130,6 +134,71 @@ export class FirestoreAdminStore extends AdminStore {
       items: docs.map((d) => ({ id: d.id, ...fromFirestore<AuditEntry>(d.data()) })),
       next: snap.docs.length > page.pageSize ? (docs.at(-1)?.id ?? null) : null,
     };
+  }
+
+  async entitlementsOfSubject(subjectKey: string): Promise<EntitlementRecord[]> {
+    const snap = await readWithDeadline(
+      this.db.collection(COLLECTIONS.entitlements).where('subject.key', '==', subjectKey).get(),
+    );
+    return snap.docs.map((d) => fromFirestore<EntitlementRecord>(d.data()));
+  }
+
+  async entitlementsBoughtBy(buyerSubjectKey: string): Promise<string[]> {
+    const snap = await readWithDeadline(
+      this.db
+        .collection(COLLECTIONS.entitlements)
+        .where('details.easycart.buyerSubjectKey', '==', buyerSubjectKey)
+        .select('id')
+        .get(),
+    );
+    return snap.docs.map((d) => d.get('id') as string);
+  }
+
+  async forgetBuyer(entitlementId: string, now: Date): Promise<void> {
+    await withDeadline(
+      this.db
+        .collection(COLLECTIONS.entitlements)
+        .doc(documentId(entitlementId))
+        .update({
+          'details.easycart.buyerEmail': null,
+          'details.easycart.buyerSubjectKey': null,
+          // Every write of an entitlement moves its version (docs/firestore.md).
+          version: FieldValue.increment(1),
+          updatedAt: now,
+        }),
+      WRITE_DEADLINE_MS,
+      'Firestore write timed out (erasure)',
+    );
+  }
+
+  async scrubEvents(subjectKey: string, now: Date): Promise<number> {
+    let scrubbed = 0;
+    // Each page is rewritten without the key, so the next query starts again from the top.
+    for (;;) {
+      const snap = await readWithDeadline(
+        this.db
+          .collection(COLLECTIONS.events)
+          .where('subjectKeys', 'array-contains', subjectKey)
+          .select()
+          .limit(ERASURE_PAGE)
+          .get(),
+      );
+      if (snap.empty) return scrubbed;
+      const batch = this.db.batch();
+      for (const doc of snap.docs) {
+        batch.update(doc.ref, { raw: null, rawTruncated: false, rawErasedAt: now, subjectKeys: [], updatedAt: now });
+      }
+      await withDeadline(batch.commit(), WRITE_DEADLINE_MS, 'Firestore write timed out (erasure)');
+      scrubbed += snap.size;
+    }
+  }
+
+  async deleteAccess(subjectKey: string): Promise<boolean> {
+    const ref = this.db.collection(COLLECTIONS.access).doc(documentId(subjectKey));
+    const snap = await readWithDeadline(ref.get());
+    if (!snap.exists) return false;
+    await withDeadline(ref.delete(), WRITE_DEADLINE_MS, 'Firestore write timed out (erasure)');
+    return true;
   }
 
   private async byId<T>(query: Query, page: PageRequest, map: (snap: DocumentSnapshot) => T): Promise<Page<T>> {

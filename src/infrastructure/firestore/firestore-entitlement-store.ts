@@ -30,27 +30,47 @@ export class FirestoreEntitlementStore extends EntitlementStore {
     this.retentionMs = eventRetentionMs(config);
   }
 
-  async applyChange(change: EntitlementChange, event: InboundEvent, now: Date): Promise<LedgerResult> {
-    const id = entitlementId(change.source, change.externalId);
+  async applyChange(proposed: EntitlementChange, event: InboundEvent, now: Date): Promise<LedgerResult> {
+    const newId = entitlementId(proposed.source, proposed.externalId);
+    const legacyId =
+      proposed.legacyExternalId && proposed.legacyExternalId !== proposed.externalId
+        ? entitlementId(proposed.source, proposed.legacyExternalId)
+        : null;
     // Every document the transaction reads on its first round trip is queued on in this instance
     // (the account too: account transactions write it), so none of them waits on the emulator's locks.
-    const lockKeys = [`e:${id}`, `a:${change.subject.key}`, `ev:${event.source}:${event.eventKey}`];
-    if (change.subject.accountId) lockKeys.push(`acct:${change.subject.accountId}`);
-    return this.duplicateOnRace(id, () =>
-      this.runner.run(`apply ${id}`, lockKeys, async (tx) => {
+    const lockKeys = [`e:${newId}`, `a:${proposed.subject.key}`, `ev:${event.source}:${event.eventKey}`];
+    if (legacyId) lockKeys.push(`e:${legacyId}`);
+    if (proposed.subject.accountId) lockKeys.push(`acct:${proposed.subject.accountId}`);
+    return this.duplicateOnRace(newId, () =>
+      this.runner.run(`apply ${newId}`, lockKeys, async (tx) => {
+        let change = proposed;
+        let id = newId;
         const evRef = eventRef(this.db, event);
-        const entitlementRef = this.db.collection(COLLECTIONS.entitlements).doc(documentId(id));
+        let entitlementRef = this.entitlementRef(newId);
+        const legacyRef = legacyId ? this.entitlementRef(legacyId) : null;
         const accountRef = change.subject.accountId
           ? this.db.collection(COLLECTIONS.accounts).doc(documentId(change.subject.accountId))
           : null;
         // One round trip for the usual case: the change's own subject is read with the rest; only a
         // moved or linked subject costs a second read.
         const likelyKey = change.erase ? null : change.subject.key;
-        const refs = [evRef, entitlementRef, accountRef, likelyKey ? this.accessRef(likelyKey) : null];
-        const snaps = await tx.getAll(...(refs.filter(Boolean) as DocumentReference[]));
-        const [eventSnap, entitlementSnap] = snaps;
-        const accountSnap = accountRef ? snaps[2] : undefined;
-        const likelySnap = likelyKey ? snaps[snaps.length - 1] : undefined;
+        const likelyRef = likelyKey ? this.accessRef(likelyKey) : null;
+        const refs = [evRef, entitlementRef, legacyRef, accountRef, likelyRef];
+        const present = refs.filter(Boolean) as DocumentReference[];
+        const snaps = await tx.getAll(...present);
+        const snapOf = (ref: DocumentReference | null) => (ref ? snaps[present.indexOf(ref)] : undefined);
+        const eventSnap = snapOf(evRef);
+        let entitlementSnap = snapOf(entitlementRef);
+        const legacySnap = snapOf(legacyRef);
+        if (!entitlementSnap?.exists && legacySnap?.exists && legacyRef && proposed.legacyExternalId) {
+          // Stored before personal identifiers in ids were hashed, not migrated yet: keep writing there.
+          change = { ...proposed, externalId: proposed.legacyExternalId };
+          id = legacyId!;
+          entitlementRef = legacyRef;
+          entitlementSnap = legacySnap;
+        }
+        const accountSnap = snapOf(accountRef);
+        const likelySnap = snapOf(likelyRef);
         const existing = entitlementSnap?.exists ? fromFirestore<EntitlementRecord>(entitlementSnap.data()) : null;
         const linkedSubjectKey = (accountSnap?.get('linkedSubjectKey') as string | undefined) ?? null;
         const keys = accessKeysToRead(change, existing, linkedSubjectKey);
@@ -74,7 +94,16 @@ export class FirestoreEntitlementStore extends EntitlementStore {
         if (plan.outcome === 'duplicate') return { outcome: 'duplicate', entitlementId: id };
 
         const reason = plan.outcome === 'applied' ? undefined : plan.reason;
-        const record = { event, outcome: plan.outcome, reason, entitlementId: id, now, retentionMs: this.retentionMs };
+        // A late delivery for an erased entitlement keeps its record (dedup) but nothing of the person.
+        const kept = existing?.erasedAt ? { ...event, raw: undefined, subjectKeys: [] } : event;
+        const record = {
+          event: kept,
+          outcome: plan.outcome,
+          reason,
+          entitlementId: id,
+          now,
+          retentionMs: this.retentionMs,
+        };
         writeEventRecord(tx, evRef, eventSnap, record);
         if (plan.outcome !== 'applied') return { outcome: plan.outcome, reason, entitlementId: id };
 
@@ -136,6 +165,10 @@ export class FirestoreEntitlementStore extends EntitlementStore {
 
   async ping(): Promise<void> {
     await withDeadline(this.db.listCollections(), 3_000, 'Firestore did not answer');
+  }
+
+  private entitlementRef(id: string): DocumentReference {
+    return this.db.collection(COLLECTIONS.entitlements).doc(documentId(id));
   }
 
   private accessRef(subjectKey: string): DocumentReference {

@@ -6,6 +6,7 @@ import type { HttpRequest } from '../../common/http.js';
 import { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
+import { SubjectKeys } from '../../entitlements/subject.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
 import { RefusalRecorder } from '../common/refusal-recorder.js';
 import { WebhookIntake } from '../common/webhook-intake.js';
@@ -31,6 +32,7 @@ export class EasyCartController {
     private readonly intake: WebhookIntake,
     private readonly refusals: RefusalRecorder,
     private readonly catalog: Catalog,
+    private readonly subjects: SubjectKeys,
     private readonly clock: Clock,
     private readonly logger: AppLogger,
     config: AppConfig,
@@ -96,6 +98,7 @@ export class EasyCartController {
       result = mapEasyCart(body, {
         resolve: (...args) => this.catalog.resolve(...args),
         receivedAt: this.clock.now(),
+        subjects: this.subjects,
       });
     } catch (error) {
       if (!(error instanceof AppError)) throw error;

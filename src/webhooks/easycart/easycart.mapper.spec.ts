@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { AppError } from '../../common/errors/app-error.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
+import { SubjectKeys } from '../../entitlements/subject.js';
 import type { EntitlementChange } from '../../entitlements/entitlement.js';
 import { mapEasyCart, withEasyCartWindow, type MappedEasyCart } from './easycart.mapper.js';
 import { parseEasyCartDate } from './easycart.schema.js';
@@ -26,7 +27,10 @@ const catalog = new Catalog({
   },
 } as unknown as AppConfig);
 const receivedAt = new Date('2026-11-20T12:00:00Z');
-const map = (body: unknown) => mapEasyCart(body, { resolve: (...a) => catalog.resolve(...a), receivedAt });
+const subjects = new SubjectKeys('subject-key-secret-0123456789abcdef');
+/** `openssl dgst -sha256 -hmac <secret>` of `email:jan@kowalski.pl`, first 32 hex digits. */
+const JAN = '0980a1cf2df40280b01bc0cf1c7d8705';
+const map = (body: unknown) => mapEasyCart(body, { resolve: (...a) => catalog.resolve(...a), receivedAt, subjects });
 
 function onlyChange(result: MappedEasyCart): EntitlementChange {
   if (result.mapped.kind !== 'changes') throw new Error(`expected changes, got ${result.mapped.kind}`);
@@ -53,7 +57,7 @@ describe('mapEasyCart', () => {
       source: 'easycart',
       eventType: 'product_assigned',
       status: 'active',
-      subject: { key: 'email:jan@kowalski.pl', email: 'jan@kowalski.pl' },
+      subject: { key: `emailh:${JAN}`, email: 'jan@kowalski.pl' },
       product: {
         product: 'community',
         plan: 'monthly',
@@ -67,7 +71,8 @@ describe('mapEasyCart', () => {
       actor: { type: 'provider', id: 'easycart' },
     });
     // The product name has spaces and `!`: its part of the id is a short hash, the rest stays readable.
-    expect(change.externalId).toMatch(new RegExp(`^${ORDER}:h-[0-9a-f]{16}:jan@kowalski\\.pl$`));
+    expect(change.externalId).toMatch(new RegExp(`^${ORDER}:h-[0-9a-f]{16}:${JAN}$`));
+    expect(change.legacyExternalId).toMatch(new RegExp(`^${ORDER}:h-[0-9a-f]{16}:jan@kowalski\\.pl$`));
   });
 
   it('should grant a gift to the assignee and keep the buyer only as a detail', () => {
@@ -78,12 +83,17 @@ describe('mapEasyCart', () => {
     };
     const change = onlyChange(map(gift));
     expect(change.subject).toEqual({
-      key: 'email:friend@example.com',
+      key: subjects.emailKey('friend@example.com'),
       email: 'friend@example.com',
     });
-    expect(change.externalId.endsWith(':friend@example.com')).toBe(true);
+    expect(change.externalId.endsWith(`:${subjects.emailDigest('FRIEND@example.com ')}`)).toBe(true);
+    expect(change.externalId).not.toContain('@');
     expect(change.details).toMatchObject({
-      easycart: { buyerEmail: 'buyer@example.com', orderUuid: ORDER },
+      easycart: {
+        buyerEmail: 'buyer@example.com',
+        buyerSubjectKey: subjects.emailKey('buyer@example.com'),
+        orderUuid: ORDER,
+      },
     });
   });
 
@@ -159,7 +169,7 @@ describe('mapEasyCart', () => {
   it('should fall back to the buyer e-mail for subscription events without an assignee', () => {
     const renewed: Payload = { ...fixture('product_assigned'), event: 'subscription_renewed' };
     const { assignee: _, ...payload } = renewed;
-    expect(onlyChange(map(payload)).subject.key).toBe('email:jan@kowalski.pl');
+    expect(onlyChange(map(payload)).subject.key).toBe(`emailh:${JAN}`);
   });
 
   it('should ignore order records, notices and unknown events with a reason', () => {
@@ -200,7 +210,7 @@ describe('mapEasyCart', () => {
       product: 'demo',
       providerProduct: 'demo-course',
     });
-    expect(change.externalId).toBe(`${ORDER}:demo-course:jan@kowalski.pl`);
+    expect(change.externalId).toBe(`${ORDER}:demo-course:${JAN}`);
   });
 
   it('should derive the same event key for a redelivery and a new one for a new event', () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CatalogResult } from '../../entitlements/catalog.js';
 import type { EntitlementChange, Source } from '../../entitlements/entitlement.js';
 import type { Bounds, WindowOverride } from '../../entitlements/input-rules.js';
-import { emailSubject } from '../../entitlements/subject.js';
+import type { SubjectKeys } from '../../entitlements/subject.js';
 import type { Mapped } from '../common/webhook-intake.js';
 import { parseBody } from '../common/zod-body.js';
 import {
@@ -48,6 +48,8 @@ export interface EasyCartContext {
   resolve: (source: Source, providerProduct: string, providerPlan: string | null) => CatalogResult;
   /** When the request arrived: the event time of payloads without `timestamp`. */
   receivedAt: Date;
+  /** E-mails become keyed subject keys and id parts (docs/firestore.md, "Subject keys"). */
+  subjects: SubjectKeys;
 }
 
 export interface MappedEasyCart {
@@ -74,7 +76,7 @@ export function mapEasyCart(body: unknown, ctx: EasyCartContext): MappedEasyCart
     };
   }
   const payload = parseBody(easyCartAccessSchema(meaning), endingReadable(meaning, body));
-  const eventKey = easyCartEventKey(payload, body);
+  const eventKey = easyCartEventKey(payload, body, ctx.subjects);
   const resolved = ctx.resolve('easycart', payload.productCode, payload.planCode);
   if (!resolved.ok)
     return {
@@ -89,8 +91,9 @@ export function mapEasyCart(body: unknown, ctx: EasyCartContext): MappedEasyCart
     eventKey,
     eventType: event,
     sourceTime,
-    externalId: easyCartExternalId(payload),
-    subject: emailSubject(payload.email),
+    externalId: easyCartExternalId(payload, ctx.subjects),
+    legacyExternalId: legacyEasyCartExternalId(payload),
+    subject: ctx.subjects.email(payload.email),
     product: resolved.ref,
     status: 'active',
     providerState: event,
@@ -100,6 +103,8 @@ export function mapEasyCart(body: unknown, ctx: EasyCartContext): MappedEasyCart
         orderUuid: payload.orderUuid,
         orderId: payload.orderId,
         buyerEmail: payload.buyerEmail?.toLowerCase() ?? null,
+        // How an erasure request of the buyer finds this entitlement of someone else (a gift).
+        buyerSubjectKey: payload.buyerEmail ? ctx.subjects.emailKey(payload.buyerEmail) : null,
         productName: payload.productName,
         priceName: payload.priceName,
         subscriptionId: payload.subscriptionId,
@@ -187,20 +192,26 @@ export function withEasyCartWindow(
 }
 
 /**
- * Entitlement id within EasyCart: `<order_uuid>:<product code>:<assignee e-mail>`. Stable across
- * a plan change (the plan is not part of it); one per assignee, so one order can give several
- * people access. A product code with characters unsafe in a document id becomes `h-<sha256/16>`.
+ * Entitlement id within EasyCart: `<order_uuid>:<product code>:<assignee's e-mail digest>`. Stable
+ * across a plan change (the plan is not part of it); one per assignee, so one order can give several
+ * people access. The assignee is the keyed digest of the e-mail (the one in `emailh:` subject keys),
+ * never the address. A product code with characters unsafe in a document id becomes `h-<sha256/16>`.
  */
-export function easyCartExternalId(p: EasyCartAccessEvent): string {
+export function easyCartExternalId(p: EasyCartAccessEvent, subjects: SubjectKeys): string {
+  return `${p.orderRef}:${safePart(p.productCode)}:${subjects.emailDigest(p.email)}`;
+}
+
+/** The id before e-mails were hashed (`…:<lowercased e-mail>`): what older documents are stored under. */
+export function legacyEasyCartExternalId(p: EasyCartAccessEvent): string {
   return `${p.orderRef}:${safePart(p.productCode)}:${p.email.trim().toLowerCase()}`;
 }
 
 /**
  * EasyCart sends no event id. The derived key is the SHA-256 (hex) of
- * `["easycart", event, order, product code, e-mail, plan, timestamp]`, or of the compact body
- * when there is no `timestamp` (payloads before 2025), so a redelivery is recognised.
+ * `["easycart", event, order, product code, assignee's e-mail digest, plan, timestamp]`, or of the
+ * compact body when there is no `timestamp` (payloads before 2025), so a redelivery is recognised.
  */
-export function easyCartEventKey(p: EasyCartAccessEvent, body: unknown): string {
+export function easyCartEventKey(p: EasyCartAccessEvent, body: unknown, subjects: SubjectKeys): string {
   if (!p.time) return bodyKey(body);
   return sha256(
     JSON.stringify([
@@ -208,7 +219,7 @@ export function easyCartEventKey(p: EasyCartAccessEvent, body: unknown): string 
       p.event,
       p.orderRef,
       p.productCode,
-      p.email.toLowerCase(),
+      subjects.emailDigest(p.email),
       p.planCode,
       p.time.toISOString(),
     ]),

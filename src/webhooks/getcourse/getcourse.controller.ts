@@ -4,6 +4,7 @@ import { AppError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
+import { SubjectKeys } from '../../entitlements/subject.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
 import { RefusalRecorder } from '../common/refusal-recorder.js';
 import { WebhookIntake } from '../common/webhook-intake.js';
@@ -29,6 +30,7 @@ export class GetCourseController {
     private readonly intake: WebhookIntake,
     private readonly refusals: RefusalRecorder,
     private readonly catalog: Catalog,
+    private readonly subjects: SubjectKeys,
     private readonly clock: Clock,
     private readonly settings: GetCourseSettings,
     private readonly logger: AppLogger,
@@ -82,6 +84,7 @@ export class GetCourseController {
         resolve: (...args) => this.catalog.resolve(...args),
         receivedAt: this.clock.now(),
         timeZone: this.settings.timeZone,
+        subjects: this.subjects,
       });
     } catch (error) {
       if (!(error instanceof AppError)) throw error;

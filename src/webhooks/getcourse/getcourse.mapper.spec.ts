@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { AppError } from '../../common/errors/app-error.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { Catalog } from '../../entitlements/catalog.js';
+import { SubjectKeys } from '../../entitlements/subject.js';
 import type { EntitlementChange } from '../../entitlements/entitlement.js';
 import { mapGetCourse, withGetCourseWindow, type GetCourseContext, type MappedGetCourse } from './getcourse.mapper.js';
 import { getCourseFields } from './getcourse.schema.js';
@@ -28,6 +29,7 @@ const ctx: GetCourseContext = {
   resolve: (...a) => catalog.resolve(...a),
   receivedAt: new Date('2026-11-20T12:00:00Z'),
   timeZone: 'Europe/Moscow',
+  subjects: new SubjectKeys('subject-key-secret-0123456789abcdef'),
 };
 const map = (fields: Record<string, unknown>, over: Partial<GetCourseContext> = {}) =>
   mapGetCourse(fields, { ...ctx, ...over });
@@ -55,7 +57,8 @@ describe('mapGetCourse', () => {
       source: 'getcourse',
       eventType: 'purchase_active',
       externalId: '48213377:2741902',
-      subject: { key: 'email:olga@example.ru', email: 'olga@example.ru' },
+      // `openssl dgst -sha256 -hmac <secret>` of `email:olga@example.ru`, first 32 hex digits.
+      subject: { key: 'emailh:9f3b21b7c08f8e4ad146dda129e58647', email: 'olga@example.ru' },
       product: {
         product: 'course',
         plan: null,

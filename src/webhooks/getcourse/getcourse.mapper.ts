@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CatalogResult } from '../../entitlements/catalog.js';
 import type { EntitlementChange, ProductRef, Source } from '../../entitlements/entitlement.js';
 import type { Bounds, WindowOverride } from '../../entitlements/input-rules.js';
-import { emailSubject } from '../../entitlements/subject.js';
+import type { SubjectKeys } from '../../entitlements/subject.js';
 import type { Mapped } from '../common/webhook-intake.js';
 import { fieldProblems, invalidPayload, parseBody, type FieldProblem } from '../common/zod-body.js';
 import {
@@ -25,6 +25,8 @@ export interface GetCourseContext {
   receivedAt: Date;
   /** The school's IANA time zone: GetCourse sends local times without one. */
   timeZone: string;
+  /** E-mails become keyed subject keys (docs/firestore.md, "Subject keys"). */
+  subjects: SubjectKeys;
 }
 
 export interface MappedGetCourse {
@@ -48,7 +50,7 @@ export function mapGetCourse(fields: Record<string, unknown>, ctx: GetCourseCont
     };
   }
   const purchase = readPurchase(event, fields);
-  const eventKey = getCourseEventKey(purchase);
+  const eventKey = getCourseEventKey(purchase, ctx.subjects);
 
   const refs: ProductRef[] = [];
   const unknown: string[] = [];
@@ -70,7 +72,7 @@ export function mapGetCourse(fields: Record<string, unknown>, ctx: GetCourseCont
     eventKey,
     eventType: purchase.tag,
     externalId: getCourseExternalId(purchase.purchaseId, product.providerProduct),
-    subject: emailSubject(purchase.email),
+    subject: ctx.subjects.email(purchase.email),
     product,
     providerState: purchase.status ?? purchase.tag,
     actor: { type: 'provider', id: 'getcourse' },
@@ -200,17 +202,17 @@ export function getCourseExternalId(purchaseId: string, productCode: string): st
 
 /**
  * GetCourse sends no event id. The key is the SHA-256 (hex) of
- * `["getcourse", tag, purchase id, sorted products, e-mail, finish_at, start_at, status]` as sent:
- * a repeated callback is a duplicate; a renewal (new `finish_at`) is a new event.
+ * `["getcourse", tag, purchase id, sorted products, e-mail digest, finish_at, start_at, status]` as
+ * sent: a repeated callback is a duplicate; a renewal (new `finish_at`) is a new event.
  */
-export function getCourseEventKey(p: GetCoursePurchase): string {
+export function getCourseEventKey(p: GetCoursePurchase, subjects: SubjectKeys): string {
   return sha256(
     JSON.stringify([
       'getcourse',
       p.tag,
       p.purchaseId,
       [...p.products].sort(),
-      p.email,
+      subjects.emailDigest(p.email),
       p.finishAt?.text ?? null,
       p.startAt?.text ?? null,
       p.status,
