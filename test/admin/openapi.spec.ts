@@ -34,6 +34,7 @@ const EXPECTED: Record<string, 'viewer' | 'approver'> = {
   'get /admin/v1/events/{eventId}': 'viewer',
   'post /admin/v1/events/{eventId}/replay': 'approver',
   'post /admin/v1/events/{eventId}/resolve': 'approver',
+  'post /admin/v1/erasures': 'approver',
   'get /admin/v1/audit': 'viewer',
 };
 

@@ -67,10 +67,18 @@ export function redactUrl(url: string): string {
   return redacted.length > MAX_LENGTH ? `${redacted.slice(0, MAX_LENGTH)}…` : redacted;
 }
 
-/** Absolute URLs, and paths that start a word (`Cannot GET /webhooks/…`, `'/admin/…'`). */
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s'"<>`]+|(?<![\w.~%/-])\/[^\s'"<>`]*/gi;
+/**
+ * Absolute URLs, and paths that start a word (`Cannot GET /webhooks/…`, `'/admin/…'`), up to the next
+ * white space: a URL may hold quotes itself (`?a='x`), so only quotes that end it are given back.
+ */
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/\S+|(?<![\w.~%/-])\/\S*/gi;
+const CLOSING = /['"`)\],;.]+$/;
 
 /** Free text (an error message) with every URL or path in it redacted by `redactUrl`. */
 export function redactUrlsInText(text: string): string {
-  return text.includes('/') ? text.replace(URL_IN_TEXT, (url) => redactUrl(url)) : text;
+  if (!text.includes('/')) return text;
+  return text.replace(URL_IN_TEXT, (match) => {
+    const closing = CLOSING.exec(match)?.[0] ?? '';
+    return redactUrl(match.slice(0, match.length - closing.length)) + closing;
+  });
 }
