@@ -5,6 +5,7 @@ import { EntitlementStore } from '../../src/entitlements/entitlement-store.js';
 import { eventDocumentId } from '../../src/infrastructure/firestore/collections.js';
 import { fromFirestore } from '../../src/infrastructure/firestore/firestore-values.js';
 import { accessInvariantViolations } from '../support/invariants.js';
+import { emailKey } from '../support/app.js';
 import {
   activate,
   adminCall,
@@ -89,7 +90,7 @@ describe('Unusable values that bound access, over HTTP (docs/input-rules.md)', (
         details: { fields: [{ field: 'finish_at' }] },
       });
       expect(JSON.stringify(refused.body)).not.toContain(email);
-      await nothingWritten(`email:${email}`, 'details.getcourse.purchaseId', purchaseId);
+      await nothingWritten(emailKey(email), 'details.getcourse.purchaseId', purchaseId);
 
       const key = getCourseRefusedKey(call);
       expect(await record('getcourse', key)).toMatchObject({ outcome: 'invalid', refusedFields: ['finish_at'] });
@@ -151,7 +152,7 @@ describe('Unusable values that bound access, over HTTP (docs/input-rules.md)', (
         validUntil: new Date('2027-01-31T21:00:00Z'),
         validFrom: new Date('2026-11-02T07:00:00Z'),
       });
-      expect((await store.getAccess(`email:${email}`))?.entitlements[id]?.validUntil).toEqual(
+      expect((await store.getAccess(emailKey(email)))?.entitlements[id]?.validUntil).toEqual(
         new Date('2027-01-31T21:00:00Z'),
       );
       const history = await adminCall(stack.app, 'GET', `/admin/v1/entitlements/${id}`);
@@ -297,7 +298,7 @@ describe('Unusable values that bound access, over HTTP (docs/input-rules.md)', (
         details: { fields: [{ field: 'expiration_date', problem: expect.stringContaining('unix seconds') }] },
       });
       expect(JSON.stringify(refused.body)).not.toContain(email);
-      await nothingWritten(`email:${email}`, 'details.easycart.orderUuid', payload.order_uuid as string);
+      await nothingWritten(emailKey(email), 'details.easycart.orderUuid', payload.order_uuid as string);
       const key = easyCartRefusedKey(payload);
       expect(await record('easycart', key)).toMatchObject({ outcome: 'invalid', refusedFields: ['expiration_date'] });
       expectCleanLogs(key, ['expiration_date'], [email]);
