@@ -15,6 +15,7 @@ import type {
   ProcurementState,
   PurchaseOptions,
 } from './state.js';
+import type { MarketplaceMessage } from './messages.js';
 import type { Entitlement } from './types.js';
 import type { ApiMethod } from './v1-api.js';
 
@@ -34,6 +35,8 @@ export interface ControlHooks {
   clearCalls(): void;
   failNext(count: number, fault: Fault): void;
   setLatency(ms: number): void;
+  /** Messages Google published for provider calls that no publisher took (see `FakeProcurement.setPublisher`). */
+  takeMessages(): MarketplaceMessage[];
   reset(): void;
 }
 
@@ -59,6 +62,7 @@ const PURCHASE: Spec = {
   offerDuration: 'string',
   offerEndTime: 'string',
   futureStart: 'string',
+  automaticApproval: 'boolean',
   quoteExternalName: 'string',
   usageReportingId: 'string',
   consumers: 'array',
@@ -101,6 +105,13 @@ export function handleControl(hooks: ControlHooks, request: ControlRequest): Jso
         hooks.setLatency(ms);
         return {};
       });
+    case 'POST /__control/consistency':
+      return respond(read<{ staleAccountReads?: number }>(body, { staleAccountReads: 'number' }), (options) => {
+        hooks.state.setConsistency(options);
+        return {};
+      });
+    case 'POST /__control/messages:take':
+      return json({ messages: hooks.takeMessages() });
   }
   const match = RESOURCE_PATH.exec(pathname);
   if (!match) return errorResponse(errors.notFound(`No control route ${httpMethod} ${pathname}.`));
@@ -161,7 +172,11 @@ function resourceRoute(
       return respond(read(body, {}), () => state.activateEntitlement(p, id));
     case 'POST entitlements/*:requestPlanChange':
       return respond(
-        read<PlanChangeOptions>(body, { plan: 'string', offer: 'string', offerDuration: 'string' }, ['plan']),
+        read<PlanChangeOptions>(
+          body,
+          { plan: 'string', offer: 'string', offerDuration: 'string', takesEffect: 'string' },
+          ['plan'],
+        ),
         (o) => state.requestPlanChange(p, id, o),
       );
     case 'POST entitlements/*:completePlanChange':

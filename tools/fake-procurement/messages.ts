@@ -36,6 +36,7 @@ export interface EntitlementMessageExtras {
   newOfferStartTime?: string;
   newOfferEndTime?: string;
   orderId?: string;
+  entitlementBenefitIds?: string[];
 }
 
 export interface EntitlementMessage {

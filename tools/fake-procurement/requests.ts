@@ -53,6 +53,11 @@ export interface PurchaseOptions {
   offerEndTime?: string;
   /** An accepted offer that starts later: Google also publishes ENTITLEMENT_OFFER_ACCEPTED. */
   futureStart?: string;
+  /**
+   * Automatic offer approval: Google approves the purchase itself (no `entitlements.approve` is needed or
+   * accepted) and publishes ENTITLEMENT_OFFER_ACCEPTED only, with `newOfferStartTime` (`futureStart`, else now).
+   */
+  automaticApproval?: boolean;
   quoteExternalName?: string;
   usageReportingId?: string;
   consumers?: Consumer[];
@@ -64,6 +69,12 @@ export interface PlanChangeOptions {
   plan: string;
   offer?: string;
   offerDuration?: string;
+  /**
+   * When an approved change takes effect: `endOfTerm` (the default) waits in PENDING_PLAN_CHANGE for the
+   * current term to end; `now` goes straight to ACTIVE on the new plan (ENTITLEMENT_PLAN_CHANGED). A change
+   * with no running term (no future `offerEndTime`) always takes effect at once.
+   */
+  takesEffect?: 'now' | 'endOfTerm';
 }
 
 export interface CancelOptions {
@@ -90,8 +101,9 @@ export interface MarketplaceOutcome {
 
 export interface EntitlementInspection {
   entitlement: Entitlement;
-  /** The provider called `approve`; Google has not activated it yet. */
+  /** Approved (by the provider, or by Google's automatic offer approval); Google has not activated it yet. */
   approved: boolean;
+  approvedBy?: 'provider' | 'google';
   approveRequest?: ApproveEntitlementRequest;
   planChangeRejectionReason?: string;
 }

@@ -160,6 +160,83 @@ describe('fake Procurement API server, driven by the generated client', () => {
       expect(tooLate.response?.data).toEqual(failedPrecondition);
     });
 
+    it('should hand the messages Google publishes for provider calls to the publisher, after answering', async () => {
+      const published: { eventType: string; entitlement?: { id: string } }[] = [];
+      fake.setPublisher(async (message) => {
+        published.push(message as (typeof published)[number]);
+      });
+      try {
+        const id = buy();
+        fake.state.approveAccount(P, accountId);
+        fake.state.approveEntitlement(P, id);
+        fake.state.activateEntitlement(P, id);
+        fake.state.requestPlanChange(P, id, { plan: 'enterprise', takesEffect: 'now' });
+
+        await api.providers.entitlements.approvePlanChange({
+          name: entitlementName(id),
+          requestBody: { pendingPlanName: 'enterprise' },
+        });
+        await fake.idle();
+        expect(published).toEqual([
+          expect.objectContaining({
+            eventType: 'ENTITLEMENT_PLAN_CHANGED',
+            entitlement: expect.objectContaining({ id }),
+          }),
+        ]);
+        expect((await api.providers.entitlements.get({ name: entitlementName(id) })).data).toMatchObject({
+          state: 'ENTITLEMENT_ACTIVE',
+          plan: 'enterprise',
+        });
+
+        fake.state.requestPlanChange(P, id, { plan: 'basic' });
+        await api.providers.entitlements.rejectPlanChange({
+          name: entitlementName(id),
+          requestBody: { pendingPlanName: 'basic', reason: 'not sold any more' },
+        });
+        await fake.idle();
+        expect(published.map((m) => m.eventType)).toEqual([
+          'ENTITLEMENT_PLAN_CHANGED',
+          'ENTITLEMENT_PLAN_CHANGE_CANCELLED',
+        ]);
+      } finally {
+        fake.setPublisher(null);
+      }
+    });
+
+    it('should keep those messages for another process to take when no publisher is set', async () => {
+      const id = buy();
+      fake.state.approveAccount(P, accountId);
+      fake.state.approveEntitlement(P, id);
+      fake.state.activateEntitlement(P, id);
+      fake.state.requestPlanChange(P, id, { plan: 'enterprise' });
+      await api.providers.entitlements.rejectPlanChange({
+        name: entitlementName(id),
+        requestBody: { pendingPlanName: 'enterprise' },
+      });
+
+      const take = async () =>
+        (
+          (await (await fetch(`${fake.url}/__control/messages:take`, { method: 'POST' })).json()) as {
+            messages: { eventType: string }[];
+          }
+        ).messages.map((m) => m.eventType);
+      expect(await take()).toEqual(['ENTITLEMENT_PLAN_CHANGE_CANCELLED']);
+      expect(await take()).toEqual([]);
+    });
+
+    it('should answer accounts.get with the old account for the configured stale reads', async () => {
+      await fetch(`${fake.url}/__control/consistency`, {
+        method: 'POST',
+        body: JSON.stringify({ staleAccountReads: 1 }),
+      });
+      await api.providers.accounts.approve({ name: accountName(accountId), requestBody: { approvalName: 'signup' } });
+
+      const read = async () =>
+        (await api.providers.accounts.get({ name: accountName(accountId) })).data.approvals?.[0]?.state;
+      expect(await read()).toBe('PENDING');
+      expect(await read()).toBe('APPROVED');
+    });
+
     it('should patch messageToUser with an update mask', async () => {
       const id = buy();
 

@@ -8,6 +8,7 @@ import type { Clock } from './clock.js';
 import { CONTROL_PREFIX, handleControl, type ControlHooks, type Fault } from './control-api.js';
 import { errorBody, errorForStatus, errors } from './errors.js';
 import { errorResponse, parseJsonObject, readBody, send, sleep, type JsonResponse } from './http.js';
+import type { MarketplaceMessage } from './messages.js';
 import { ProcurementState } from './state.js';
 import { lastSegment } from './types.js';
 import {
@@ -35,7 +36,12 @@ export interface FakeProcurementOptions {
   /** Accept only these bearer tokens; by default any non-empty token is accepted. */
   accessTokens?: readonly string[];
   clock?: Clock;
+  /** Where the messages Google publishes for provider calls go (see `setPublisher`). */
+  publish?: MessagePublisher;
 }
+
+/** Publishes one Marketplace message (e.g. to a Pub/Sub topic, or straight to a handler). */
+export type MessagePublisher = (message: MarketplaceMessage) => Promise<unknown>;
 
 export interface RecordedCall {
   /** The API method, e.g. `entitlements.approve`; `unknown` for paths the API does not serve. */
@@ -64,6 +70,17 @@ export interface FakeProcurement {
   failNext(count: number, fault: Fault): void;
   /** Delays every API response by `ms` milliseconds. */
   setLatency(ms: number): void;
+  /**
+   * Google publishes some messages as a result of provider calls (a plan change approved with no term to
+   * wait for: ENTITLEMENT_PLAN_CHANGED; a rejected plan change: ENTITLEMENT_PLAN_CHANGE_CANCELLED). They
+   * go to this publisher, one by one in order, after the call's answer was sent (as Google's come
+   * asynchronously). Without one they wait for `takeMessages()` (or `POST /__control/messages:take`).
+   */
+  setPublisher(publish: MessagePublisher | null): void;
+  /** Messages published for provider calls that no publisher took, oldest first (and forgets them). */
+  takeMessages(): MarketplaceMessage[];
+  /** Resolves once every message handed to the publisher so far has been published (or failed). */
+  idle(): Promise<void>;
   /** Forgets all state, calls, faults and latency. */
   reset(): void;
   close(): Promise<void>;
@@ -88,8 +105,12 @@ class FakeProcurementServer implements FakeProcurement, ControlHooks {
   private readonly server: Server;
   private faults: PendingFault[] = [];
   private latencyMs = 0;
+  private publisher: MessagePublisher | null;
+  private undelivered: MarketplaceMessage[] = [];
+  private publishing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: FakeProcurementOptions) {
+    this.publisher = options.publish ?? null;
     this.providerIds = [...(options.providerIds ?? [DEFAULT_PROVIDER_ID])];
     this.state = new ProcurementState({
       providerIds: this.providerIds,
@@ -124,11 +145,24 @@ class FakeProcurementServer implements FakeProcurement, ControlHooks {
     this.latencyMs = Math.max(0, ms);
   }
 
+  setPublisher(publish: MessagePublisher | null): void {
+    this.publisher = publish;
+  }
+
+  takeMessages(): MarketplaceMessage[] {
+    return [...this.undelivered.splice(0), ...this.state.takePublished()];
+  }
+
+  idle(): Promise<void> {
+    return this.publishing;
+  }
+
   reset(): void {
     this.state.clear();
     this.clearCalls();
     this.faults = [];
     this.latencyMs = 0;
+    this.undelivered = [];
   }
 
   close(): Promise<void> {
@@ -146,6 +180,28 @@ class FakeProcurementServer implements FakeProcurement, ControlHooks {
       const internal = { ...errorForStatus(500), message: `Internal error encountered: ${String(error)}` };
       if (!response.headersSent) send(response, errorResponse(internal));
     }
+    this.publishQueued();
+  }
+
+  /** Hands what provider calls published to the publisher, in order, after the answer went out. */
+  private publishQueued(): void {
+    const messages = this.state.takePublished();
+    if (messages.length === 0) return;
+    const publish = this.publisher;
+    if (!publish) {
+      this.undelivered.push(...messages);
+      return;
+    }
+    this.publishing = this.publishing.then(async () => {
+      for (const message of messages) {
+        try {
+          await publish(message);
+        } catch (error) {
+          // Like a lost publish at Google: the message is gone; reconciliation is what heals that.
+          console.error(`fake Procurement API: publishing ${message.eventType} failed: ${String(error)}`);
+        }
+      }
+    });
   }
 
   private async route(request: IncomingMessage): Promise<JsonResponse> {

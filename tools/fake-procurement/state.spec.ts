@@ -134,6 +134,16 @@ describe('ProcurementState', () => {
       expect(value(state.getEntitlement(P, id)).state).toBe('ENTITLEMENT_CANCELLED');
     });
 
+    it('should answer the account as it was for the configured number of reads after a change', () => {
+      state.setConsistency({ staleAccountReads: 2 });
+      value(state.approveAccount(P, accountId, {}));
+
+      const signup = () => value(state.getAccount(P, accountId)).approvals[0]?.state;
+      expect([signup(), signup(), signup(), signup()]).toEqual(['PENDING', 'PENDING', 'APPROVED', 'APPROVED']);
+      // The write itself saw the current state: approving again is refused.
+      expect(error(state.approveAccount(P, accountId, {})).status).toBe('FAILED_PRECONDITION');
+    });
+
     it('should page accounts with a default of 25', () => {
       for (let i = 0; i < 30; i += 1) value(state.createAccount(P));
 
@@ -271,6 +281,52 @@ describe('ProcurementState', () => {
       expect(keyShape(outcome.entitlement)).toEqual(keyShape(fixture('entitlement-active.json')));
     });
 
+    it('should set the offer end on approval, from the start and the term or the fixed end', () => {
+      approveSignup();
+      const start = '2026-12-01T00:00:00.000000Z';
+      const term = buy({ futureStart: start, offerDuration: 'P1Y' });
+      const fixed = buy({ futureStart: start, offerEndTime: '2027-06-30T00:00:00.000000Z', offerDuration: undefined });
+
+      expect(value(state.approveEntitlement(P, term))).toMatchObject({
+        newOfferStartTime: start,
+        offerEndTime: '2027-12-01T00:00:00.000000Z',
+      });
+      expect(value(state.approveEntitlement(P, fixed))).toMatchObject({
+        newOfferStartTime: start,
+        offerEndTime: '2027-06-30T00:00:00.000000Z',
+        newOfferEndTime: '2027-06-30T00:00:00.000000Z',
+      });
+    });
+
+    it('should approve an offer with automatic approval itself, announce ENTITLEMENT_OFFER_ACCEPTED only and refuse the provider', () => {
+      const start = '2026-12-01T00:00:00.000000Z';
+      const outcome = value(
+        state.createEntitlement(P, {
+          accountId,
+          product: PRODUCT,
+          plan: 'pro',
+          futureStart: start,
+          automaticApproval: true,
+          entitlementBenefitIds: ['benefit-1'],
+        }),
+      );
+      const id = outcome.entitlement?.name.split('/').at(-1) ?? '';
+
+      expect(outcome.entitlement).toMatchObject({
+        state: 'ENTITLEMENT_ACTIVATION_REQUESTED',
+        newOfferStartTime: start,
+      });
+      expect(types(outcome.messages)).toEqual(['ENTITLEMENT_OFFER_ACCEPTED']);
+      expect(outcome.messages[0]).toMatchObject({
+        entitlement: { id, newOfferStartTime: start, newPlan: 'pro', entitlementBenefitIds: ['benefit-1'] },
+      });
+      expect(value(state.inspectEntitlement(P, id))).toMatchObject({ approved: true, approvedBy: 'google' });
+      // Even with the account's sign-up approved, there is nothing left for the provider to approve (a guess).
+      approveSignup();
+      expect(error(state.approveEntitlement(P, id)).status).toBe('FAILED_PRECONDITION');
+      expect(value(state.activateEntitlement(P, id)).entitlement?.state).toBe('ENTITLEMENT_ACTIVE');
+    });
+
     it('should refuse approve once the entitlement is no longer ACTIVATION_REQUESTED', () => {
       const id = activeEntitlement();
 
@@ -332,6 +388,54 @@ describe('ProcurementState', () => {
       ]);
     });
 
+    it('should apply an approved change at once when it takes effect now, and announce ENTITLEMENT_PLAN_CHANGED', () => {
+      const id = activeEntitlement();
+      value(state.requestPlanChange(P, id, { plan: 'enterprise', takesEffect: 'now' }));
+
+      const approved = value(state.approvePlanChange(P, id, { pendingPlanName: 'enterprise' }));
+
+      expect(approved).toMatchObject({ state: 'ENTITLEMENT_ACTIVE', plan: 'enterprise' });
+      expect(approved.newPendingPlan).toBeUndefined();
+      expect(state.takePublished()).toEqual([
+        expect.objectContaining({
+          eventType: 'ENTITLEMENT_PLAN_CHANGED',
+          entitlement: { id, updateTime: approved.updateTime, newPlan: 'enterprise' },
+        }),
+      ]);
+      expect(state.takePublished()).toEqual([]);
+    });
+
+    it('should apply an approved change at once when no term is running (the offer ended)', () => {
+      const id = activeEntitlement();
+      value(state.endOffer(P, id));
+      value(state.requestPlanChange(P, id, { plan: 'basic' }));
+
+      expect(value(state.approvePlanChange(P, id, { pendingPlanName: 'basic' }))).toMatchObject({
+        state: 'ENTITLEMENT_ACTIVE',
+        plan: 'basic',
+      });
+      expect(types(state.takePublished())).toEqual(['ENTITLEMENT_PLAN_CHANGED']);
+    });
+
+    it('should wait for the end of the term and publish nothing when an approved change takes effect then', () => {
+      const id = activeEntitlement();
+      const { entitlement } = value(state.requestPlanChange(P, id, { plan: 'enterprise' }));
+
+      expect(value(state.approvePlanChange(P, id, { pendingPlanName: 'enterprise' }))).toMatchObject({
+        state: 'ENTITLEMENT_PENDING_PLAN_CHANGE',
+        newOfferStartTime: entitlement?.offerEndTime,
+      });
+      expect(state.takePublished()).toEqual([]);
+    });
+
+    it('should refuse a plan change timing it does not know', () => {
+      const id = activeEntitlement();
+
+      expect(
+        error(state.requestPlanChange(P, id, { plan: 'basic', takesEffect: 'later' as unknown as 'now' })).status,
+      ).toBe('INVALID_ARGUMENT');
+    });
+
     it('should refuse approvePlanChange without pendingPlanName as INVALID_ARGUMENT and with a stale one as FAILED_PRECONDITION', () => {
       const id = activeEntitlement();
       value(state.requestPlanChange(P, id, { plan: 'enterprise' }));
@@ -359,6 +463,12 @@ describe('ProcurementState', () => {
       expect(entitlement).toMatchObject({ state: 'ENTITLEMENT_ACTIVE', plan: 'pro' });
       expect(entitlement.newPendingPlan).toBeUndefined();
       expect(value(state.inspectEntitlement(P, id)).planChangeRejectionReason).toHaveLength(256);
+      expect(state.takePublished()).toEqual([
+        expect.objectContaining({
+          eventType: 'ENTITLEMENT_PLAN_CHANGE_CANCELLED',
+          entitlement: { id, updateTime: entitlement.updateTime },
+        }),
+      ]);
     });
 
     it('should refuse a plan change while activation is still requested', () => {

@@ -74,6 +74,10 @@ interface EntitlementRecord {
   seq: number;
   resource: Entitlement;
   approved: boolean;
+  /** Who approved the activation: the provider (`entitlements.approve`) or Google (automatic offer approval). */
+  approvedBy?: 'provider' | 'google';
+  /** When an approved plan change takes effect (see `requestPlanChange`). */
+  planChangeTakesEffect?: 'now' | 'endOfTerm';
   futureStart?: string;
   fixedOfferEnd?: string;
   approveRequest?: ApproveEntitlementRequest;
@@ -83,6 +87,15 @@ interface EntitlementRecord {
 interface AccountRecord {
   seq: number;
   resource: Account;
+  /** Eventual consistency: `accounts.get` answers this older copy while `staleReads` lasts. */
+  previous?: Account;
+  staleReads?: number;
+}
+
+/** How far reads may lag behind writes (undocumented by Google; see README "Eventual consistency"). */
+export interface ConsistencyOptions {
+  /** After `accounts.approve`/`reject`/`reset`, this many `accounts.get` calls still answer the old account. */
+  staleAccountReads?: number;
 }
 
 interface ProviderData {
@@ -95,6 +108,9 @@ export class ProcurementState {
   private readonly providers = new Map<string, ProviderData>();
   private readonly clock: Clock;
   private seq = 0;
+  /** Messages Google publishes as a result of provider calls (e.g. PLAN_CHANGED after a direct plan change). */
+  private published: MarketplaceMessage[] = [];
+  private consistency: Required<ConsistencyOptions> = { staleAccountReads: 0 };
 
   constructor(options: { providerIds: readonly string[]; clock?: Clock }) {
     this.clock = options.clock ?? monotonicClock();
@@ -109,9 +125,24 @@ export class ProcurementState {
     return this.providers.has(providerId);
   }
 
-  /** Forgets every account and entitlement. */
+  /** Forgets every account and entitlement (and any queued message or consistency lag). */
   clear(): void {
     for (const providerId of this.providers.keys()) this.providers.set(providerId, emptyProvider());
+    this.published = [];
+    this.consistency = { staleAccountReads: 0 };
+  }
+
+  /**
+   * The Pub/Sub messages Google published for provider calls since the last take, in order: a direct
+   * plan change (ENTITLEMENT_PLAN_CHANGED) or a rejected one (ENTITLEMENT_PLAN_CHANGE_CANCELLED).
+   * Customer and Google actions return theirs in their outcome instead.
+   */
+  takePublished(): MarketplaceMessage[] {
+    return this.published.splice(0);
+  }
+
+  setConsistency(options: ConsistencyOptions): void {
+    this.consistency = { staleAccountReads: Math.max(0, Math.floor(options.staleAccountReads ?? 0)) };
   }
 
   // ---- provider API: entitlements ------------------------------------------------------------
@@ -147,14 +178,13 @@ export class ProcurementState {
       }
       const record = this.entitlement(providerId, entitlementId);
       requireState(record, ['ENTITLEMENT_ACTIVATION_REQUESTED']);
+      // Google approved it itself (automatic offer approval): nothing is left for the provider (a guess; see README).
+      if (record.approvedBy === 'google') refuse(errors.failedPrecondition());
       if (!this.signupApproved(providerId, record.resource.account)) refuse(errors.failedPrecondition());
       // Approving twice before Google activates is accepted as a no-op (undocumented; see README).
       if (record.approved) return clone(record.resource);
-      record.approved = true;
       record.approveRequest = clone(request);
-      const now = this.clock();
-      // newOfferStartTime is populated once an ACTIVATION_REQUESTED entitlement is approved.
-      this.update(record, { newOfferStartTime: record.futureStart ?? now, newOfferEndTime: record.fixedOfferEnd }, now);
+      this.markApproved(record, 'provider');
       return clone(record.resource);
     });
   }
@@ -178,8 +208,15 @@ export class ProcurementState {
       const record = this.pendingPlanChange(providerId, entitlementId, request);
       const now = this.clock();
       const offerEnd = record.resource.offerEndTime;
-      const startsAt = offerEnd && parseTimestamp(offerEnd) > parseTimestamp(now) ? offerEnd : now;
-      this.update(record, { state: 'ENTITLEMENT_PENDING_PLAN_CHANGE', newOfferStartTime: startsAt }, now);
+      const termRunning = offerEnd !== undefined && parseTimestamp(offerEnd) > parseTimestamp(now);
+      if (record.planChangeTakesEffect === 'now' || !termRunning) {
+        // No billing cycle to wait for: the change takes effect at once and Google announces it.
+        const newPlan = record.resource.newPendingPlan;
+        this.switchPlan(record, now);
+        this.published.push(this.message('ENTITLEMENT_PLAN_CHANGED', record, { newPlan }));
+      } else {
+        this.update(record, { state: 'ENTITLEMENT_PENDING_PLAN_CHANGE', newOfferStartTime: offerEnd }, now);
+      }
       return clone(record.resource);
     });
   }
@@ -188,7 +225,10 @@ export class ProcurementState {
     return attempt(() => {
       const record = this.pendingPlanChange(providerId, entitlementId, request);
       record.planChangeRejectionReason = truncateReason(request.reason);
+      delete record.planChangeTakesEffect;
       this.update(record, { state: 'ENTITLEMENT_ACTIVE', ...NO_PENDING_CHANGE });
+      // "cancelled, either because it wasn't approved, or they switched back to their old plan".
+      this.published.push(this.message('ENTITLEMENT_PLAN_CHANGE_CANCELLED', record));
       return clone(record.resource);
     });
   }
@@ -227,7 +267,13 @@ export class ProcurementState {
   getAccount(providerId: string, accountId: string, view = ''): Result<Account> {
     return attempt(() => {
       if (!ACCOUNT_VIEWS.includes(view)) refuse(errors.invalidArgument());
-      const account = clone(this.account(providerId, accountId).resource);
+      const record = this.account(providerId, accountId);
+      let source = record.resource;
+      if (record.previous && (record.staleReads ?? 0) > 0) {
+        record.staleReads = (record.staleReads ?? 0) - 1;
+        source = record.previous;
+      }
+      const account = clone(source);
       if (view !== 'ACCOUNT_VIEW_FULL') delete account.resellerParentBillingAccount;
       return account;
     });
@@ -258,6 +304,7 @@ export class ProcurementState {
   resetAccount(providerId: string, accountId: string): Result<Account> {
     return attempt(() => {
       const record = this.account(providerId, accountId);
+      this.keepForStaleReads(record);
       for (const entitlement of this.entitlementsOf(providerId, accountId)) {
         if (entitlement.resource.state !== 'ENTITLEMENT_CANCELLED') this.cancelNow(entitlement, 'unknown');
       }
@@ -310,24 +357,32 @@ export class ProcurementState {
       if (options.futureStart) record.futureStart = options.futureStart;
       if (options.offerEndTime) record.fixedOfferEnd = options.offerEndTime;
       data.entitlements.set(entitlementId, record);
-      // Google's SaaS sample names the term `newOfferDuration` here, `newPendingOfferDuration` elsewhere.
-      const messages = [
-        this.message('ENTITLEMENT_CREATION_REQUESTED', record, { newOfferDuration: resource.offerDuration }),
-      ];
-      if (options.futureStart) {
+      const messages: MarketplaceMessage[] = [];
+      if (options.automaticApproval) {
+        // Automatic offer approval: Google approves by itself and announces only the accepted offer.
+        this.markApproved(record, 'google', now);
+      } else {
+        // Google's SaaS sample names the term `newOfferDuration` here, `newPendingOfferDuration` elsewhere.
+        messages.push(
+          this.message('ENTITLEMENT_CREATION_REQUESTED', record, { newOfferDuration: resource.offerDuration }),
+        );
+      }
+      if (options.futureStart || options.automaticApproval) {
+        const r = record.resource;
         messages.push(
           this.message('ENTITLEMENT_OFFER_ACCEPTED', record, {
-            newPlan: resource.plan,
-            newProduct: resource.productExternalName,
-            newOffer: resource.offer,
-            newPendingOfferDuration: resource.offerDuration,
-            newOfferStartTime: options.futureStart,
-            newOfferEndTime: options.offerEndTime,
-            orderId: resource.orderId,
+            newPlan: r.plan,
+            newProduct: r.productExternalName,
+            newOffer: r.offer,
+            newPendingOfferDuration: r.offerDuration,
+            newOfferStartTime: r.newOfferStartTime ?? options.futureStart,
+            newOfferEndTime: r.newOfferEndTime ?? options.offerEndTime,
+            orderId: r.orderId,
+            entitlementBenefitIds: r.entitlementBenefitIds,
           }),
         );
       }
-      return { entitlement: clone(resource), messages };
+      return { entitlement: clone(record.resource), messages };
     });
   }
 
@@ -369,6 +424,10 @@ export class ProcurementState {
       if (options.offerDuration !== undefined && !isIsoDuration(options.offerDuration)) {
         refuse(errors.invalidArgument('offerDuration must be an ISO-8601 duration.'));
       }
+      if (options.takesEffect !== undefined && !['now', 'endOfTerm'].includes(options.takesEffect)) {
+        refuse(errors.invalidArgument('takesEffect must be "now" or "endOfTerm".'));
+      }
+      record.planChangeTakesEffect = options.takesEffect ?? 'endOfTerm';
       this.update(record, {
         state: 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL',
         newPendingPlan: options.plan,
@@ -392,22 +451,9 @@ export class ProcurementState {
         ['ENTITLEMENT_PENDING_PLAN_CHANGE'],
         'the plan change must be approved by the provider (entitlements.approvePlanChange) first',
       );
-      const now = this.clock();
-      const { newPendingPlan, newPendingOffer, newPendingOfferDuration, offer, offerDuration } = record.resource;
-      const duration = newPendingOfferDuration ?? offerDuration;
-      this.update(
-        record,
-        {
-          state: 'ENTITLEMENT_ACTIVE',
-          plan: newPendingPlan,
-          offer: newPendingOffer ?? offer,
-          offerDuration: duration,
-          offerEndTime: duration ? addDuration(now, duration) : record.resource.newOfferEndTime,
-          ...NO_PENDING_CHANGE,
-        },
-        now,
-      );
-      return this.outcome(record, this.message('ENTITLEMENT_PLAN_CHANGED', record, { newPlan: newPendingPlan }));
+      const newPlan = record.resource.newPendingPlan;
+      this.switchPlan(record, this.clock());
+      return this.outcome(record, this.message('ENTITLEMENT_PLAN_CHANGED', record, { newPlan }));
     });
   }
 
@@ -420,6 +466,7 @@ export class ProcurementState {
         ['ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL', 'ENTITLEMENT_PENDING_PLAN_CHANGE'],
         'there is no pending plan change',
       );
+      delete record.planChangeTakesEffect;
       this.update(record, { state: 'ENTITLEMENT_ACTIVE', ...NO_PENDING_CHANGE });
       return this.outcome(record, this.message('ENTITLEMENT_PLAN_CHANGE_CANCELLED', record));
     });
@@ -643,6 +690,7 @@ export class ProcurementState {
       return {
         entitlement: clone(record.resource),
         approved: record.approved,
+        ...(record.approvedBy ? { approvedBy: record.approvedBy } : {}),
         ...(record.approveRequest ? { approveRequest: clone(record.approveRequest) } : {}),
         ...(record.planChangeRejectionReason !== undefined
           ? { planChangeRejectionReason: record.planChangeRejectionReason }
@@ -709,6 +757,7 @@ export class ProcurementState {
     const record = this.account(providerId, accountId);
     const approval = record.resource.approvals.find((a) => a.name === approvalName) ?? refuse(errors.invalidArgument());
     if (approval.state === decision) refuse(errors.failedPrecondition());
+    this.keepForStaleReads(record);
     const now = this.clock();
     approval.state = decision;
     approval.updateTime = now;
@@ -719,9 +768,50 @@ export class ProcurementState {
     return clone(record.resource);
   }
 
+  /**
+   * Approval of an ACTIVATION_REQUESTED entitlement: it stays in that state until Google activates it,
+   * with `newOfferStartTime` set (the API reference: populated once approved) and, for an offer with a
+   * term or a fixed end, `offerEndTime` and `newOfferEndTime` (a guess at what Google fills in; see README).
+   */
+  private markApproved(record: EntitlementRecord, by: 'provider' | 'google', now: string = this.clock()): void {
+    record.approved = true;
+    record.approvedBy = by;
+    const start = record.futureStart ?? now;
+    const { offerDuration } = record.resource;
+    const end = record.fixedOfferEnd ?? (offerDuration ? addDuration(start, offerDuration) : undefined);
+    this.update(record, { newOfferStartTime: start, newOfferEndTime: end, offerEndTime: end }, now);
+  }
+
+  /** The pending plan (and offer) become current: ACTIVE on the new plan, with a new term. */
+  private switchPlan(record: EntitlementRecord, now: string): void {
+    const { newPendingPlan, newPendingOffer, newPendingOfferDuration, offer, offerDuration } = record.resource;
+    const duration = newPendingOfferDuration ?? offerDuration;
+    delete record.planChangeTakesEffect;
+    this.update(
+      record,
+      {
+        state: 'ENTITLEMENT_ACTIVE',
+        plan: newPendingPlan,
+        offer: newPendingOffer ?? offer,
+        offerDuration: duration,
+        offerEndTime: duration ? addDuration(now, duration) : record.resource.newOfferEndTime,
+        ...NO_PENDING_CHANGE,
+      },
+      now,
+    );
+  }
+
+  /** Keeps the account as it is now for the stale reads that follow a change, when a lag is set. */
+  private keepForStaleReads(record: AccountRecord): void {
+    if (this.consistency.staleAccountReads === 0) return;
+    record.previous = clone(record.resource);
+    record.staleReads = this.consistency.staleAccountReads;
+  }
+
   private cancelNow(record: EntitlementRecord, reason: string): void {
     const now = this.clock();
     record.approved = false;
+    delete record.approvedBy;
     this.update(
       record,
       { state: 'ENTITLEMENT_CANCELLED', cancellationReason: reason, subscriptionEndTime: now, ...NO_PENDING_CHANGE },

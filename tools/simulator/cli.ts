@@ -28,8 +28,9 @@ const USAGE = `Usage: cli.js <command> [options]
   approve-account <accountId>                     approve signup, as the seller's sign-up page would
   buy --product NAME --plan PLAN [--account ID]   purchase; signs up a new account unless --account exists
       [--duration P1M] [--future-start RFC3339] [--usage-reporting-id ID]
+      [--auto-approval]                           Google approves by itself (ENTITLEMENT_OFFER_ACCEPTED only)
   activate <entitlementId>                        Google activates an approved entitlement
-  change-plan <entitlementId> --plan PLAN         customer requests a plan change
+  change-plan <entitlementId> --plan PLAN [--now] customer requests a plan change (--now: applies once approved)
   complete-plan-change <entitlementId>            an approved plan change takes effect
   cancel-plan-change <entitlementId>              customer withdraws a plan change
   cancel <entitlementId> [--now]                  cancel at period end, or now
@@ -39,6 +40,7 @@ const USAGE = `Usage: cli.js <command> [options]
   offer-ended <entitlementId> [--cancel]          the offer ends (and Google cancels, with --cancel)
   delete <entitlementId>                          Marketplace deletes a cancelled entitlement
   delete-account <accountId>                      customer closes the account
+  flush                                           publish what Google announced for the service's own calls
   list                                            show accounts and entitlements in the fake
 
 Environment: PROCUREMENT_URL (${DEFAULTS.procurementUrl}), MARKETPLACE_PROVIDER_ID (${DEFAULTS.providerId}),
@@ -51,6 +53,7 @@ const OPTIONS = {
   duration: { type: 'string' },
   'future-start': { type: 'string' },
   'usage-reporting-id': { type: 'string' },
+  'auto-approval': { type: 'boolean' },
   now: { type: 'boolean' },
   cancel: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -75,10 +78,14 @@ const COMMANDS: Record<string, Command> = {
         ...(v.duration ? { offerDuration: v.duration } : {}),
         ...(v['future-start'] ? { futureStart: v['future-start'] } : {}),
         ...(v['usage-reporting-id'] ? { usageReportingId: v['usage-reporting-id'] } : {}),
+        ...(v['auto-approval'] ? { automaticApproval: true } : {}),
       }),
   },
   activate: { needsId: 'entitlement', run: (s, id) => s.activate(id) },
-  'change-plan': { needsId: 'entitlement', run: (s, id, v) => s.changePlan(id, required(v.plan, '--plan')) },
+  'change-plan': {
+    needsId: 'entitlement',
+    run: (s, id, v) => s.changePlan(id, required(v.plan, '--plan'), v.now ? { takesEffect: 'now' } : {}),
+  },
   'complete-plan-change': { needsId: 'entitlement', run: (s, id) => s.completePlanChange(id) },
   'cancel-plan-change': { needsId: 'entitlement', run: (s, id) => s.cancelPlanChange(id) },
   cancel: { needsId: 'entitlement', run: (s, id, v) => s.cancel(id, { atPeriodEnd: !v.now }) },
@@ -88,6 +95,7 @@ const COMMANDS: Record<string, Command> = {
   'offer-ended': { needsId: 'entitlement', run: (s, id, v) => s.offerEnded(id, { cancel: v.cancel ?? false }) },
   delete: { needsId: 'entitlement', run: (s, id) => s.deleteEntitlement(id) },
   'delete-account': { needsId: 'account', run: (s, id) => s.deleteAccount(id) },
+  flush: { run: (s) => s.flush() },
 };
 
 class UsageError extends Error {}

@@ -37,6 +37,8 @@ export interface BuyOptions {
   offerDuration?: string;
   /** RFC 3339 start of an offer accepted now but starting later. */
   futureStart?: string;
+  /** Automatic offer approval: Google approves by itself and announces ENTITLEMENT_OFFER_ACCEPTED only. */
+  automaticApproval?: boolean;
   offer?: string;
   usageReportingId?: string;
 }
@@ -69,9 +71,11 @@ interface ControlOutcome {
 
 export class MarketplaceSimulator {
   private readonly baseUrl: string;
+  private readonly controlRoot: string;
 
   constructor(private readonly options: MarketplaceSimulatorOptions) {
-    this.baseUrl = `${options.procurementUrl.replace(/\/+$/, '')}/__control/providers/${encodeURIComponent(options.providerId)}`;
+    this.controlRoot = `${options.procurementUrl.replace(/\/+$/, '')}/__control`;
+    this.baseUrl = `${this.controlRoot}/providers/${encodeURIComponent(options.providerId)}`;
   }
 
   /** A customer's first purchase creates their account (signup PENDING) and Google announces ACCOUNT_ACTIVE. */
@@ -105,8 +109,21 @@ export class MarketplaceSimulator {
     return this.onEntitlement(entitlementId, 'activate');
   }
 
-  changePlan(entitlementId: string, plan: string, options: { offerDuration?: string } = {}): Promise<SimulationResult> {
+  /** `takesEffect: 'now'`: once approved, the change applies at once (ACTIVE, ENTITLEMENT_PLAN_CHANGED). */
+  changePlan(
+    entitlementId: string,
+    plan: string,
+    options: { offerDuration?: string; takesEffect?: 'now' | 'endOfTerm' } = {},
+  ): Promise<SimulationResult> {
     return this.onEntitlement(entitlementId, 'requestPlanChange', { plan, ...options });
+  }
+
+  /**
+   * Publishes what Google announced for the provider's own calls (a direct plan change, a rejected plan
+   * change) when the fake has no publisher of its own (`--publish-topic`).
+   */
+  async flush(): Promise<SimulationResult> {
+    return this.act('POST', '', undefined, `${this.controlRoot}/messages:take`);
   }
 
   /** The approved plan change takes effect at the end of the billing cycle. */
@@ -185,15 +202,15 @@ export class MarketplaceSimulator {
   }
 
   /** Performs one action on the fake, then publishes its messages one by one, in order. */
-  private async act(method: string, path: string, body?: object): Promise<SimulationResult> {
-    const outcome = await this.request<ControlOutcome>(method, path, body);
+  private async act(method: string, path: string, body?: object, url?: string): Promise<SimulationResult> {
+    const outcome = await this.request<ControlOutcome>(method, path, body, url);
     const messageIds: string[] = [];
     for (const message of outcome.messages) messageIds.push(await this.options.publish(message));
     return { ...outcome, ...idsOf(outcome), messageIds };
   }
 
-  private async request<T>(method: string, path: string, body?: object): Promise<T> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
+  private async request<T>(method: string, path: string, body?: object, url?: string): Promise<T> {
+    const response = await fetch(url ?? `${this.baseUrl}${path}`, {
       method,
       ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
     });
