@@ -72,6 +72,7 @@ export type AuditAction =
   | 'planChange.reject'
   | 'account.approve'
   | 'account.reject'
+  | 'account.reset'
   | 'event.replay'
   | 'event.resolve'
   | 'subject.erase';

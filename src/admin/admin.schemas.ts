@@ -72,6 +72,13 @@ export const approveBody = z.strictObject({ reason: reason.optional() });
 export const rejectBody = z.strictObject({ reason });
 export const planChangeApproveBody = z.strictObject({ plan, reason: reason.optional() });
 export const planChangeRejectBody = z.strictObject({ plan, reason });
+export const resetBody = z.strictObject({
+  reason,
+  testAccount: z.literal(true).optional().meta({
+    description:
+      "The caller states that this is one of the seller's own test accounts (needed unless config/policy.yaml lists it in marketplace.testAccounts)",
+  }),
+});
 
 const instant = z
   .string()

@@ -12,6 +12,7 @@ export function entitlementState(e: Entitlement) {
     product: e.productExternalName ?? e.product ?? null,
     plan: e.plan ?? null,
     newPendingPlan: e.newPendingPlan ?? null,
+    newOfferStartTime: e.newOfferStartTime ?? null,
     account: e.account ?? null,
     updateTime: e.updateTime ?? null,
   };

@@ -20,6 +20,10 @@ const approvalMode = z.enum(['auto', 'manual']);
 const approvalRule = z.strictObject({ entitlement: approvalMode, planChange: approvalMode });
 const partialRule = approvalRule.partial();
 
+/** Shown to the buyer on the Marketplace page (entitlements.patch messageToUser); the API documents no limit. */
+const buyerText = z.string().trim().min(1).max(1000);
+const buyerTexts = z.strictObject({ entitlement: buyerText.optional(), planChange: buyerText.optional() });
+
 /** `config/policy.yaml`: approval and lifecycle policies. */
 export const policyFileSchema = z.strictObject({
   marketplace: z.strictObject({
@@ -32,7 +36,15 @@ export const policyFileSchema = z.strictObject({
           z.strictObject({ default: partialRule.optional(), plans: z.record(name, partialRule).optional() }),
         )
         .default({}),
+      /** A plan change to a plan config/products.yaml cannot map is never approved: left to an admin, or rejected. */
+      unmappedPlanChange: z.enum(['admin', 'reject']).default('admin'),
     }),
+    /** While an order or a plan change waits for an admin, the buyer sees this (per product, else the default). */
+    messageToUser: z
+      .strictObject({ default: buyerTexts.optional(), products: z.record(name, buyerTexts).default({}) })
+      .default({ products: {} }),
+    /** The seller's own Marketplace accounts (test purchases): an admin may reset them (accounts.reset). */
+    testAccounts: z.array(z.string().min(1).max(256)).default([]),
     signup: z
       .strictObject({
         /** Approve the account's signup as soon as a verified sign-up token arrives (no sign-up step of your own). */

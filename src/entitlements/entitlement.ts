@@ -35,6 +35,8 @@ export interface Subject {
   email?: string;
   anonymousId?: string;
   accountId?: string;
+  /** Marketplace: the order (`Entitlement.orderId`), which may be linked to a user of its own. */
+  orderId?: string;
 }
 
 export interface Actor {

@@ -24,9 +24,32 @@ export function anonymousSubject(source: string, anonymousId: string): Subject {
   return { key: `anon:${source}:${encode(anonymousId)}`, anonymousId };
 }
 
-/** A Marketplace billing account not (yet) linked to a product user. */
-export function accountSubject(accountId: string): Subject {
-  return { key: `gcp-account:${encode(accountId)}`, accountId };
+/** A Marketplace billing account not (yet) linked to a product user; `orderId` names the order when known. */
+export function accountSubject(accountId: string, orderId?: string): Subject {
+  return { key: `gcp-account:${encode(accountId)}`, accountId, ...(orderId ? { orderId } : {}) };
+}
+
+/** What a Marketplace account document says about its links to product users (docs/marketplace-signup.md). */
+export interface AccountLinks {
+  /** The whole account's user (a link call without orders). */
+  linkedUserId?: string | null;
+  linkedSubjectKey?: string | null;
+  /** Per order: `orderId → {userId, subjectKey}` (a link call naming its orders). */
+  orderLinks?: Record<string, { userId?: string | null; subjectKey?: string | null } | null> | null;
+}
+
+/**
+ * The product user an entitlement of a linked Marketplace account lands under: its order's own link,
+ * else the account's link, else none (it stays under `gcp-account:<id>`).
+ */
+export function linkedSubjectOf(
+  account: AccountLinks | null | undefined,
+  orderId: string | null | undefined,
+): { key: string; userId: string | null } | null {
+  const byOrder = orderId ? account?.orderLinks?.[orderId] : null;
+  if (byOrder?.subjectKey) return { key: byOrder.subjectKey, userId: byOrder.userId ?? null };
+  if (account?.linkedSubjectKey) return { key: account.linkedSubjectKey, userId: account.linkedUserId ?? null };
+  return null;
 }
 
 export const EMAIL_KEY_PREFIX = 'emailh:';

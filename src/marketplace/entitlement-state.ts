@@ -17,6 +17,22 @@ export function statusOf(state: string | null | undefined): EntitlementStatus | 
   return (state && STATUS_BY_STATE[state]) || null;
 }
 
+/**
+ * The one home of Google's approval rule. An entitlement in ACTIVATION_REQUESTED is approved once it
+ * carries `newOfferStartTime` ("set after approval"): by the provider, or by Google itself (automatic
+ * offer approval, announced by ENTITLEMENT_OFFER_ACCEPTED alone, or a future-start offer). Only one
+ * without it still waits for the provider's `entitlements.approve`.
+ */
+export function awaitsActivationApproval(e: Pick<Entitlement, 'state' | 'newOfferStartTime'> | null): boolean {
+  return e?.state === 'ENTITLEMENT_ACTIVATION_REQUESTED' && !e.newOfferStartTime;
+}
+
+/** Approved (by anyone) and not yet ended: approved and waiting for its start, or live since. */
+export function activationApproved(e: Pick<Entitlement, 'state' | 'newOfferStartTime'>): boolean {
+  if (e.state === 'ENTITLEMENT_ACTIVATION_REQUESTED') return Boolean(e.newOfferStartTime);
+  return statusOf(e.state) !== null && e.state !== 'ENTITLEMENT_CANCELLED';
+}
+
 export function lastSegment(name: string | null | undefined): string | null {
   const segment = name?.split('/').pop();
   return segment ? segment : null;

@@ -52,14 +52,36 @@ describe('parseMarketplaceMessage', () => {
     expect(result).toMatchObject({ ok: true, message: { eventId: 'pubsub:msg-9' } });
   });
 
+  it("should accept a message without providerId, as Google's private-offer examples are", () => {
+    const result = parseMarketplaceMessage(
+      data({ eventId: 'e1', eventType: 'ENTITLEMENT_OFFER_ACCEPTED', entitlement: { id: 'E-1', orderId: 'o-1' } }),
+      'm1',
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      message: { kind: 'entitlement', providerId: null, entitlementId: 'E-1' },
+    });
+  });
+
+  it('should refuse an id that can never name a resource, so it is recorded once instead of retried', () => {
+    for (const id of ['..', '.', 'a/b', 'x:approve', 'a?b', '%2e%2e', 'a b']) {
+      for (const kind of ['entitlement', 'account']) {
+        const result = parseMarketplaceMessage(data({ eventId: 'e', providerId: 'p', [kind]: { id } }), 'm');
+        expect({ id, kind, ok: result.ok }).toEqual({ id, kind, ok: false });
+        if (!result.ok) expect(result.reason).toContain(`${kind}.id is not a Procurement resource id`);
+      }
+    }
+  });
+
   it('should refuse malformed data with a reason, never throw', () => {
     const cases: [Buffer, string][] = [
       [data(''), 'empty'],
       [data('{oops'), 'not JSON'],
       [data('[]'), 'bad envelope'],
-      [data({ eventId: 'e', eventType: 'X' }), 'providerId'],
+      [data({ eventId: 'e', eventType: 'X' }), 'neither'],
       [data({ eventId: 'e', providerId: 'p' }), 'neither'],
       [data({ eventId: 'e', providerId: 'p', entitlement: { id: '' } }), 'entitlement.id'],
+      [data({ eventId: 'e', providerId: 7, entitlement: { id: 'E' } }), 'providerId'],
       [Buffer.alloc(70_000, 0x20), 'bytes'],
     ];
     for (const [input, reason] of cases) {

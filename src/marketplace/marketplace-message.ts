@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isResourceId } from './procurement/resource-names.js';
 
 /** The JSON in a Marketplace Pub/Sub message's `data`: a pointer to an entitlement or an account, never state. */
 export type MarketplaceMessage =
@@ -6,7 +7,8 @@ export type MarketplaceMessage =
       kind: 'entitlement';
       eventId: string;
       eventType: string;
-      providerId: string;
+      /** Absent in some of Google's own examples (private offers): the fetched resource's provider is checked instead. */
+      providerId: string | null;
       entitlementId: string;
       updateTime: Date | null;
       /** Optional event-dependent fields, kept for history (newPlan, newOfferStartTime, orderId, …). */
@@ -16,7 +18,7 @@ export type MarketplaceMessage =
       kind: 'account';
       eventId: string;
       eventType: string;
-      providerId: string;
+      providerId: string | null;
       accountId: string;
       updateTime: Date | null;
       extras: Record<string, unknown>;
@@ -24,11 +26,17 @@ export type MarketplaceMessage =
 
 export type ParseResult = { ok: true; message: MarketplaceMessage } | { ok: false; reason: string };
 
-const id = z.string().trim().min(1).max(256);
+/** An id that could never name a Procurement resource (`..`, `a/b`) is invalid here, not retried for ever later. */
+const id = z
+  .string()
+  .trim()
+  .min(1)
+  .max(256)
+  .refine(isResourceId, 'is not a Procurement resource id (letters, digits and ._~@+=- only, not . or ..)');
 const envelope = z.object({
   eventId: z.string().trim().min(1).max(512).optional(),
   eventType: z.string().trim().min(1).max(128).optional(),
-  providerId: id,
+  providerId: z.string().trim().min(1).max(256).optional(),
   entitlement: z.looseObject({ id, updateTime: z.string().optional() }).optional(),
   account: z.looseObject({ id, updateTime: z.string().optional() }).optional(),
 });
@@ -37,7 +45,8 @@ const envelope = z.object({
 const MAX_DATA_BYTES = 64 * 1024;
 
 /**
- * Parses tolerantly: account messages may lack `eventType` (the doc's own example has none), the
+ * Parses tolerantly: account messages may lack `eventType` (the doc's own example has none), private-offer
+ * examples lack `providerId` (the fetched resource's provider is checked instead), the
  * offer duration may be `newOfferDuration` or `newPendingOfferDuration`, extra fields are kept.
  * Without an `eventId`, the Pub/Sub message id stands in as the dedup key.
  */
@@ -71,7 +80,7 @@ export function parseMarketplaceMessage(data: Buffer, fallbackEventId: string): 
         kind: 'entitlement',
         eventId: key,
         eventType: eventType ?? 'UNKNOWN',
-        providerId,
+        providerId: providerId ?? null,
         entitlementId,
         updateTime: toDate(updateTime),
         extras,
@@ -86,7 +95,7 @@ export function parseMarketplaceMessage(data: Buffer, fallbackEventId: string): 
         kind: 'account',
         eventId: key,
         eventType: eventType ?? 'ACCOUNT_ACTIVE',
-        providerId,
+        providerId: providerId ?? null,
         accountId,
         updateTime: toDate(updateTime),
         extras,

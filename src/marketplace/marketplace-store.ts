@@ -14,8 +14,18 @@ export interface AccountRecord {
   /** Product user the account is linked to at sign-up (subject key `user:<id>`). */
   linkedUserId?: string | null;
   linkedSubjectKey?: string | null;
+  /** Orders linked to a user of their own (a link call naming orders): `orderId → link`. */
+  orderLinks?: Record<string, OrderLink> | null;
   /** Verified sign-up token data (google.user_identity, roles, orders). */
   google?: Record<string, unknown> | null;
+}
+
+/** `accounts/{id}.orderLinks.{orderId}`: one order's product user. */
+export interface OrderLink {
+  userId: string;
+  subjectKey: string;
+  linkedAt: Date;
+  linkedBy: string;
 }
 
 export interface AccountMirror {
@@ -43,6 +53,17 @@ export interface LinkTokenGrant {
   nonce: string;
   accountId: string;
   expiresAt: Date;
+  /** The order ids of the sign-up token (`google.orders`): the orders a link call may claim for its user. */
+  orders: string[];
+}
+
+/** One use of a sign-up token: `signupTokens/{digest}`, created once, so a replayed token is refused. */
+export interface SignupTokenUse {
+  /** SHA-256 (hex) of the token as received. */
+  digest: string;
+  jti: string | null;
+  /** The token's `exp`; the record is kept a day longer (TTL on `expireAt`). */
+  expiresAt: Date;
 }
 
 export interface AccountLink {
@@ -52,9 +73,18 @@ export interface AccountLink {
   subjectKey: string;
   /** Who called the link endpoint (service account e-mail or API key number), for the audit. */
   linkedBy: string;
+  /** The orders this link claims for the user; empty: the whole account (every order not linked on its own). */
+  orderIds: string[];
 }
 
-export type LinkRefusal = 'unknown_token' | 'expired' | 'reused' | 'no_account' | 'linked_to_other_user';
+export type LinkRefusal =
+  | 'unknown_token'
+  | 'expired'
+  | 'reused'
+  | 'no_account'
+  | 'linked_to_other_user'
+  | 'order_not_in_signup'
+  | 'order_linked_to_other_user';
 
 /** `resumed`: the token was consumed by this same user before, but the link never completed (a retry). */
 export type LinkAttempt = { ok: true; resumed: boolean } | { ok: false; reason: LinkRefusal };
@@ -94,15 +124,29 @@ export abstract class MarketplaceStore {
   /** The call failed without effect: drop the claim so a retry may claim again. */
   abstract releaseAction(key: string): Promise<void>;
   /**
-   * In one transaction: replace the account's `google` sign-up data (creating the account from `mirror`
-   * when it does not exist yet) and create the link token document.
+   * In one transaction: record the sign-up token's use, replace the account's `google` sign-up data (creating
+   * the account from `mirror` when it does not exist yet) and create the link token document. `replayed`
+   * (nothing written) when this very token was used before.
    */
-  abstract recordSignup(mirror: AccountMirror, google: SignupData, grant: LinkTokenGrant, now: Date): Promise<void>;
+  abstract recordSignup(
+    mirror: AccountMirror,
+    google: SignupData,
+    grant: LinkTokenGrant,
+    use: SignupTokenUse,
+    now: Date,
+  ): Promise<'recorded' | 'replayed'>;
   /**
-   * In one transaction: consume the link token and set `linkedUserId` / `linkedSubjectKey` on the account.
-   * Refused (nothing written) when the token is unknown, expired or used, or the account is linked to another user.
+   * In one transaction: consume the link token and link the account (`linkedUserId` / `linkedSubjectKey`) or,
+   * when `orderIds` are named, those orders (`orderLinks`) to the user. Refused (nothing written) when the
+   * token is unknown, expired or used, an order is not one of the sign-up's, or the account or an order is
+   * linked to another user.
    */
   abstract linkAccount(link: AccountLink, now: Date): Promise<LinkAttempt>;
+  /**
+   * After `accounts.reset` of a test account: mirror the account (sign-up PENDING again) and forget its
+   * sign-up data and links, so the purchase can be tested again from the start; records the event.
+   */
+  abstract resetAccount(mirror: AccountMirror, event: InboundEvent, now: Date): Promise<LedgerResult>;
   /** Every step after the link succeeded: a later use of the token is a reuse, not a retry. */
   abstract completeLink(nonce: string, now: Date): Promise<void>;
 }

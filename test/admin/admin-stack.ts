@@ -62,15 +62,14 @@ export async function startAdminStack(options: { env?: Record<string, string> } 
     },
   });
   const events = stack.app.app.get(MarketplaceEvents);
-  const deliver = new MarketplaceSimulator({
-    procurementUrl: stack.fake.url,
-    providerId: PROVIDER,
-    publish: async (data) => {
-      const messageId = randomUUID();
-      await events.handle({ data: Buffer.from(JSON.stringify(data)), messageId, transport: 'pubsub-push' });
-      return messageId;
-    },
-  });
+  const push = async (data: object) => {
+    const messageId = randomUUID();
+    await events.handle({ data: Buffer.from(JSON.stringify(data)), messageId, transport: 'pubsub-push' });
+    return messageId;
+  };
+  const deliver = new MarketplaceSimulator({ procurementUrl: stack.fake.url, providerId: PROVIDER, publish: push });
+  // What Google publishes after the service's own calls reaches the service the same way.
+  stack.fake.setPublisher(push);
   const close = stack.close;
   return Object.assign(stack, {
     issuer,

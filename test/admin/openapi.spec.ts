@@ -30,6 +30,7 @@ const EXPECTED: Record<string, 'viewer' | 'approver'> = {
   'get /admin/v1/accounts/{accountId}': 'viewer',
   'post /admin/v1/accounts/{accountId}/approve': 'approver',
   'post /admin/v1/accounts/{accountId}/reject': 'approver',
+  'post /admin/v1/accounts/{accountId}/reset': 'approver',
   'get /admin/v1/events': 'viewer',
   'get /admin/v1/events/{eventId}': 'viewer',
   'post /admin/v1/events/{eventId}/replay': 'approver',

@@ -175,8 +175,39 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
       await api.approveEntitlement(id); // the dead holder's call
       await leftClaim(id, -60_000);
       expect((await deliver(creation)).outcome).toBe('applied');
+      // Google's record (newOfferStartTime) shows it approved: nothing is called, nothing re-parked.
       expect(stack.fake.countCalls('entitlements.approve', id)).toBe(1);
-      expect((await claimDoc(id).get()).get('result')).toMatchObject({ recovered: true });
+      expect((await stack.store.getEntitlement(`gcp:${id}`))?.details.marketplace).toMatchObject({
+        approval: 'approval_requested',
+      });
+    });
+
+    it('should complete the claim, not release it, when approve is refused because Google approved meanwhile', async () => {
+      const { id, creation } = await purchase();
+      // Slow answers leave time to act between the service's read and its approve call.
+      stack.fake.setLatency(400);
+      const delivery = deliver(creation);
+      try {
+        await eventually(async () => stack.fake.countCalls('entitlements.get', id) > 0, 10_000);
+        // Google approves by itself (automatic offer approval) while the service decides; then refuses its call.
+        stack.fake.state.setEntitlement(PROVIDER, id, { newOfferStartTime: new Date().toISOString() });
+        stack.fake.failNext(1, {
+          status: 400,
+          method: 'entitlements.approve',
+          body: { error: { code: 400, message: 'Precondition check failed.', status: 'FAILED_PRECONDITION' } },
+        });
+        expect((await delivery).outcome).toBe('applied');
+      } finally {
+        stack.fake.setLatency(0);
+      }
+      expect(stack.fake.countCalls('entitlements.approve', id)).toBe(1);
+      expect((await claimDoc(id).get()).data()).toMatchObject({
+        completedAt: expect.anything(),
+        result: { recovered: true, answer: 'FAILED_PRECONDITION' },
+      });
+      expect((await stack.store.getEntitlement(`gcp:${id}`))?.details.marketplace).toMatchObject({
+        approval: 'approval_requested',
+      });
     });
 
     it('should nack, not ack, while another delivery holds an unexpired claim', async () => {

@@ -97,10 +97,10 @@ describe('Marketplace lifecycles through streaming pull', () => {
     expect(events.docs.map((d) => d.get('outcome'))).toEqual(['applied']);
 
     const result = await approveAccount(accountId!);
-    expect(result).toEqual({ approvedNow: true, entitlementsApproved: 1 });
+    expect(result).toMatchObject({ approvedNow: true, entitlementsApproved: 1 });
     expect(stack.fake.countCalls('accounts.approve', accountId)).toBe(1);
     expect(stack.fake.countCalls('entitlements.approve', entitlementId)).toBe(1);
-    await expect(approveAccount(accountId!)).resolves.toEqual({ approvedNow: false, entitlementsApproved: 0 });
+    await expect(approveAccount(accountId!)).resolves.toMatchObject({ approvedNow: false, entitlementsApproved: 0 });
     expect(stack.fake.countCalls('accounts.approve', accountId)).toBe(1);
 
     await stack.simulator.activate(entitlementId!);

@@ -97,6 +97,7 @@ async function startSignupStack(issuer: TestIssuer, options: { configDir?: strin
       return randomUUID();
     },
   });
+  fake.setPublisher(deliver);
   return {
     fake,
     app,
@@ -112,10 +113,11 @@ async function startSignupStack(issuer: TestIssuer, options: { configDir?: strin
   };
 }
 
-/** Claims as Google sends them: exp = iat + 5 minutes. */
+/** Claims as Google sends them: exp = iat + 5 minutes; a `jti`, so two tokens of one second differ. */
 function googleClaims(accountId: string | undefined, overrides: Record<string, unknown> = {}) {
   const iat = Math.floor(Date.now() / 1000);
   return {
+    jti: randomUUID(),
     iss: GOOGLE_SIGNUP_ISSUER,
     aud: AUDIENCE,
     sub: accountId,
@@ -229,6 +231,7 @@ describe('Marketplace sign-up and link (POST /marketplace/signup, POST /marketpl
       accountApprovedNow: true,
       entitlementsApproved: 1,
       entitlementsMoved: 0,
+      orderIds: [],
     });
     expect(fake.countCalls('accounts.approve', accountId)).toBe(1);
     expect(fake.countCalls('entitlements.approve', id)).toBe(1);
@@ -254,10 +257,15 @@ describe('Marketplace sign-up and link (POST /marketplace/signup, POST /marketpl
     const reused = await postLink(stack, { linkToken, userId: 'user-42' }, API_KEY);
     expect(reused.status).toBe(409);
     expect(await reused.json()).toMatchObject({ code: 'conflict', details: { reason: 'reused' } });
-    // The browser posts the same Google token again: a new link token, and linking again approves nothing twice.
+    // The browser posts the same Google token again (back button, a replay): refused, no new link token.
+    const linkTokens = await count(stack, 'linkTokens');
     const again = await postSignup(stack, token);
-    expect(again.status).toBe(303);
-    const second = new URL(again.headers.get('location') ?? '').searchParams.get(LINK_TOKEN_PARAM)!;
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: 'conflict', details: { reason: 'token_reused' } });
+    expect(await count(stack, 'linkTokens')).toBe(linkTokens);
+    // Google's next token (the buyer opens the product from the Marketplace again): a new link token, and
+    // linking again approves nothing twice.
+    const second = await signUp(stack, issuer, accountId!, google);
     expect(second).not.toBe(linkToken);
     const relinked = await postLink(stack, { linkToken: second, userId: 'user-42' }, API_KEY);
     expect(relinked.status).toBe(200);
@@ -316,6 +324,110 @@ describe('Marketplace sign-up and link (POST /marketplace/signup, POST /marketpl
     await simulator.completePlanChange(id);
     await entitlementWhere(store, id, (e) => e.plan === 'basic' && e.subject?.key === 'user:user-77');
     expect((await store.getAccess('user:user-77'))?.entitlements[`gcp:${id}`]?.plan).toBe('basic');
+    expect(await accessInvariantViolations(stack.db)).toEqual([]);
+  });
+
+  it('should take a sign-up token once, refusing replays (even racing ones) with a page a person can read', async () => {
+    const { accountId } = await stack.simulator.signUpAccount();
+    const token = await issuer.sign(googleClaims(accountId));
+    const answers = await Promise.all([postSignup(stack, token), postSignup(stack, token), postSignup(stack, token)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([303, 409, 409]);
+    const [issued] = (await stack.db.collection('linkTokens').where('accountId', '==', accountId).get()).docs;
+    expect(issued).toBeDefined();
+    expect(
+      (await stack.db.collection('linkTokens').where('accountId', '==', accountId).count().get()).data().count,
+    ).toBe(1);
+    const used = await stack.db.collection('signupTokens').where('accountId', '==', accountId).get();
+    expect(used.docs.map((d) => d.data())).toEqual([
+      expect.objectContaining({ accountId, jti: expect.any(String), expireAt: expect.anything() }),
+    ]);
+
+    // The buyer's browser asks for HTML: it gets a page saying what happened and what to do, not JSON.
+    const page = await fetch(`${stack.app.url}/marketplace/signup`, {
+      method: 'POST',
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+      body: new URLSearchParams({ [SIGNUP_TOKEN_FIELD]: token }),
+      redirect: 'manual',
+    });
+    expect(page.status).toBe(409);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(page.headers.get('location')).toBeNull();
+    const html = await page.text();
+    expect(html).toContain('This sign-up link was used already');
+    expect(html).toContain('Google Cloud Marketplace');
+    // A bad token gets a page too; its text is escaped, never markup.
+    const bad = await fetch(`${stack.app.url}/marketplace/signup`, {
+      method: 'POST',
+      headers: { accept: 'text/html' },
+      body: new URLSearchParams({ [SIGNUP_TOKEN_FIELD]: 'not.a.token' }),
+    });
+    expect(bad.status).toBe(401);
+    expect(await bad.text()).toContain('This sign-up link is not valid');
+  });
+
+  it('should link several orders of one account to different users, and the rest of the account to one', async () => {
+    const { simulator, store, fake } = stack;
+    const { accountId } = await simulator.signUpAccount();
+    const first = await simulator.buy({ accountId, product: PRODUCT, plan: 'pro' });
+    const second = await simulator.buy({ accountId, product: PRODUCT, plan: 'basic' });
+    const [orderA, orderB] = [first.entitlement!.orderId!, second.entitlement!.orderId!];
+
+    // Team A's admin signs up from order A's purchase; the product links that order to its user.
+    const tokenA = await signUp(stack, issuer, accountId!, { user_identity: 'gaia-a', orders: [orderA] });
+    const linkedA = await postLink(stack, { linkToken: tokenA, userId: 'team-a', orderIds: [orderA] }, API_KEY);
+    expect(linkedA.status).toBe(200);
+    expect(await linkedA.json()).toMatchObject({
+      orderIds: [orderA],
+      accountApprovedNow: true,
+      entitlementsApproved: 2,
+    });
+    // Team B signs up from order B's purchase: a second user on the same account.
+    const tokenB = await signUp(stack, issuer, accountId!, { user_identity: 'gaia-b', orders: [{ orderId: orderB }] });
+    const refusedOrder = await postLink(stack, { linkToken: tokenB, userId: 'team-b', orderIds: [orderA] }, API_KEY);
+    expect(refusedOrder.status).toBe(400);
+    expect(await refusedOrder.json()).toMatchObject({ details: { reason: 'order_not_in_signup' } });
+    const tokenB2 = await signUp(stack, issuer, accountId!, { orders: [orderB] });
+    const linkedB = await postLink(stack, { linkToken: tokenB2, userId: 'team-b', orderIds: [orderB] }, API_KEY);
+    expect(linkedB.status).toBe(200);
+    expect(fake.countCalls('accounts.approve', accountId)).toBe(1);
+
+    await simulator.activate(first.entitlementId!);
+    await simulator.activate(second.entitlementId!);
+    await entitlementWhere(store, first.entitlementId!, (e) => e.active && e.subject?.key === 'user:team-a');
+    await entitlementWhere(store, second.entitlementId!, (e) => e.active && e.subject?.key === 'user:team-b');
+    expect(Object.keys((await store.getAccess('user:team-a'))?.entitlements ?? {})).toEqual([
+      `gcp:${first.entitlementId}`,
+    ]);
+    expect(Object.keys((await store.getAccess('user:team-b'))?.entitlements ?? {})).toEqual([
+      `gcp:${second.entitlementId}`,
+    ]);
+
+    // An order is one user's: another user cannot take it with a token naming it.
+    const tokenSteal = await signUp(stack, issuer, accountId!, { orders: [orderA] });
+    const stolen = await postLink(stack, { linkToken: tokenSteal, userId: 'team-c', orderIds: [orderA] }, API_KEY);
+    expect(stolen.status).toBe(409);
+    expect(await stolen.json()).toMatchObject({ details: { reason: 'order_linked_to_other_user' } });
+
+    // A link without orders (today's behaviour) takes the rest of the account: a later order lands there,
+    // the orders linked on their own stay with their users.
+    const wide = await postLink(
+      stack,
+      { linkToken: await signUp(stack, issuer, accountId!), userId: 'team-a' },
+      API_KEY,
+    );
+    expect(await wide.json()).toMatchObject({ orderIds: [], entitlementsMoved: 0 });
+    const third = await simulator.buy({ accountId, product: PRODUCT, plan: 'pro' });
+    await simulator.activate(third.entitlementId!);
+    await entitlementWhere(store, third.entitlementId!, (e) => e.active && e.subject?.key === 'user:team-a');
+    expect((await store.getEntitlement(`gcp:${second.entitlementId}`))?.subject?.key).toBe('user:team-b');
+    expect(await accountDoc(stack, accountId!)).toMatchObject({
+      linkedUserId: 'team-a',
+      orderLinks: {
+        [orderA]: { userId: 'team-a', subjectKey: 'user:team-a' },
+        [orderB]: { userId: 'team-b', subjectKey: 'user:team-b' },
+      },
+    });
     expect(await accessInvariantViolations(stack.db)).toEqual([]);
   });
 
@@ -482,7 +594,9 @@ describe('Marketplace sign-up with approveOnVerifiedToken', () => {
       google: { user_identity: `gaia-${accountId}` },
     });
 
-    expect((await postSignup(stack, token)).status).toBe(303);
+    // The same token again is refused; Google's next token is taken, and approves nothing twice.
+    expect((await postSignup(stack, token)).status).toBe(409);
+    expect((await postSignup(stack, await issuer.sign(googleClaims(accountId)))).status).toBe(303);
     const linkToken = await signUp(stack, issuer, accountId!);
     const linked = await postLink(stack, { linkToken, userId: 'user-5' }, API_KEY);
     expect(await linked.json()).toMatchObject({ accountApprovedNow: false, entitlementsApproved: 0 });

@@ -34,7 +34,11 @@ export async function startMarketplaceStack(options: {
   const pubsub = new PubSub({ projectId });
   const [topic] = await pubsub.createTopic('marketplace');
   await topic.createSubscription('marketplace-sub', { ackDeadlineSeconds: 10 });
-  const fake = await startFakeProcurement({ providerIds: [PROVIDER] });
+  // What Google publishes for the service's own calls (direct plan changes, rejected ones) goes to the topic too.
+  const fake = await startFakeProcurement({
+    providerIds: [PROVIDER],
+    publish: (message) => topic.publishMessage({ data: Buffer.from(JSON.stringify(message)) }),
+  });
   const config = testConfig({
     GOOGLE_CLOUD_PROJECT: projectId,
     MARKETPLACE_PROVIDER_ID: PROVIDER,
@@ -60,6 +64,7 @@ export async function startMarketplaceStack(options: {
     projectId,
     logLines: lines,
     async close() {
+      await fake.idle();
       await app.close();
       await fake.close();
       await pubsub.close();

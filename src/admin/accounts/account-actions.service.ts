@@ -2,16 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { Clock } from '../../entitlements/clock.js';
+import { ApprovalPolicy } from '../../marketplace/approval-policy.js';
 import { dateOf } from '../../marketplace/entitlement-state.js';
 import { signupState } from '../../marketplace/events/accounts.js';
-import { MarketplaceEvents } from '../../marketplace/marketplace-events.service.js';
+import { MarketplaceEvents, type AccountApproval } from '../../marketplace/marketplace-events.service.js';
 import { MarketplaceStore } from '../../marketplace/marketplace-store.js';
 import { ProcurementClient, type Account } from '../../marketplace/procurement/procurement.client.js';
 import { ADMIN_DEFAULTS } from '../admin.defaults.js';
 import { AdminStore } from '../admin-store.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import type { Principal } from '../auth/roles.js';
-import { adminEvent } from '../entitlements/entitlement-actions.service.js';
+import { actorOf, adminEvent } from '../entitlements/entitlement-actions.service.js';
 import { accountState, callRefused, read } from '../procurement-answers.js';
 
 /**
@@ -27,6 +28,7 @@ export class AccountActions {
     private readonly marketplace: MarketplaceStore,
     private readonly admin: AdminStore,
     private readonly audit: AuditTrail,
+    private readonly policy: ApprovalPolicy,
     private readonly clock: Clock,
     private readonly logger: AppLogger,
   ) {}
@@ -39,7 +41,7 @@ export class AccountActions {
           procurement: accountState(before),
         });
       }
-      let result: { approvedNow: boolean; entitlementsApproved: number };
+      let result: AccountApproval;
       try {
         result = await this.events.approveAccount(accountId, adminEvent('ADMIN_ACCOUNT_APPROVED', principal));
       } catch (error) {
@@ -47,27 +49,25 @@ export class AccountActions {
           this.conflict(accountId, 'The Procurement API refused accounts.approve'),
         );
       }
-      if (!result.approvedNow) {
-        // The claim was taken: approved before (the claim outlives a later rejection) or right now by another caller.
-        const action = await this.admin.getAction(`approveAccount:${accountId}`);
-        throw await this.conflict(
-          accountId,
-          `An approval of account ${accountId} was already made (approveAccount:${accountId})`,
-          {
-            decision: action
-              ? { completedAt: action.completedAt, by: action.result?.actor ?? action.result?.by ?? null }
-              : null,
-          },
-        );
+      const { approvedNow, entitlementsApproved, claimKey } = result;
+      if (!approvedNow) {
+        // This approval round's claim was taken: approved a moment ago, or right now by another caller.
+        const action = claimKey ? await this.admin.getAction(claimKey) : null;
+        throw await this.conflict(accountId, `An approval of account ${accountId} was already made (${claimKey})`, {
+          decision: action
+            ? { completedAt: action.completedAt, by: action.result?.actor ?? action.result?.by ?? null }
+            : null,
+        });
       }
       const body = {
         accountId,
         action: 'approve' as const,
         before: accountState(before),
         procurement: { call: 'accounts.approve', ok: true as const },
-        ...result,
+        approvedNow,
+        entitlementsApproved,
       };
-      return { body, answer: { procurement: body.procurement, entitlementsApproved: result.entitlementsApproved } };
+      return { body, answer: { procurement: body.procurement, entitlementsApproved } };
     });
   }
 
@@ -84,7 +84,9 @@ export class AccountActions {
           },
         );
       }
-      const key = `rejectAccount:${accountId}`;
+      // One rejection per approval round: after a reset (sign-up PENDING again) the account may be rejected anew.
+      const signupUpdate = before.approvals?.find((a) => a.name === 'signup')?.updateTime ?? 'none';
+      const key = `rejectAccount:${accountId}:${signupUpdate}`;
       if (!(await this.marketplace.claimAction(key, 'rejectAccount', ADMIN_DEFAULTS.actionLeaseMs, this.clock.now()))) {
         throw await this.conflict(accountId, `A rejection of account ${accountId} was already made (${key})`);
       }
@@ -110,6 +112,62 @@ export class AccountActions {
         ledger,
       };
       return { body, answer: { procurement: body.procurement, ledger } };
+    });
+  }
+
+  /**
+   * `accounts.reset` of one of the seller's own test accounts (Google's way to test a purchase again): it
+   * cancels the account's entitlements and puts its sign-up back to PENDING. Refused (409) unless the
+   * account is listed in `marketplace.testAccounts` or the request says `testAccount: true`.
+   */
+  reset(principal: Principal, accountId: string, reason: string, declaredTest: boolean) {
+    return this.audit.perform(principal, 'account.reset', { type: 'account', id: accountId }, reason, async () => {
+      const listed = this.policy.isTestAccount(accountId);
+      if (!listed && !declaredTest) {
+        throw new AppError(
+          'conflict',
+          `Account ${accountId} is not marked as a test account: list it in config/policy.yaml (marketplace.testAccounts) or send "testAccount": true`,
+          { reason: 'not_a_test_account' },
+        );
+      }
+      const before = await this.current(accountId);
+      try {
+        await this.procurement.resetAccount(accountId);
+      } catch (error) {
+        throw await callRefused(error, 'accounts.reset', () =>
+          this.conflict(accountId, 'The Procurement API refused accounts.reset'),
+        );
+      }
+      let mirrored: { ledger: { outcome: string; reason?: string }; entitlementsMirrored: number };
+      try {
+        const result = await this.events.mirrorAccountReset(
+          accountId,
+          adminEvent('ADMIN_ACCOUNT_RESET', principal),
+          actorOf(principal),
+        );
+        mirrored = {
+          ledger: {
+            outcome: result.account.outcome,
+            ...(result.account.reason ? { reason: result.account.reason } : {}),
+          },
+          entitlementsMirrored: result.entitlements,
+        };
+      } catch (error) {
+        this.logger.failure('admin account reset not mirrored', { accountId, error });
+        mirrored = {
+          ledger: { outcome: 'retry', reason: `not recorded yet: ${(error as Error).message}` },
+          entitlementsMirrored: 0,
+        };
+      }
+      const body = {
+        accountId,
+        action: 'reset' as const,
+        before: accountState(before),
+        procurement: { call: 'accounts.reset', ok: true as const },
+        testAccount: listed ? ('config' as const) : ('request' as const),
+        ...mirrored,
+      };
+      return { body, answer: { procurement: body.procurement, testAccount: body.testAccount, ...mirrored } };
     });
   }
 

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { approveBody, idParam, parseRequest, rejectBody } from '../admin.schemas.js';
+import { approveBody, idParam, parseRequest, rejectBody, resetBody } from '../admin.schemas.js';
 import { AdminViews } from '../admin-views.service.js';
 import { CurrentPrincipal } from '../auth/admin-auth.guard.js';
 import { AdminRoute, type Principal } from '../auth/roles.js';
@@ -63,5 +63,24 @@ export class AccountsController {
   reject(@CurrentPrincipal() principal: Principal, @Param('accountId') accountId: string, @Body() body: unknown) {
     const { reason } = parseRequest(rejectBody, body);
     return this.actions.reject(principal, idParam('accountId', accountId), reason);
+  }
+
+  @Post(':accountId/reset')
+  @HttpCode(200)
+  @AdminRoute({
+    role: 'approver',
+    operationId: 'resetAccount',
+    summary: 'Reset a test account (accounts.reset) to test a purchase again',
+    description:
+      "For the seller's own test accounts only: Google cancels the account's entitlements and puts its sign-up back to PENDING; the service mirrors that and forgets the account's sign-up data and links. 409 unless the account is listed in config/policy.yaml marketplace.testAccounts or the body says `testAccount: true`.",
+    tags: ['accounts'],
+    params: ID,
+    body: resetBody,
+    errors: [400, 404, 409],
+    response: { status: 200, description: 'Reset', schema: ref('AccountActionResult') },
+  })
+  reset(@CurrentPrincipal() principal: Principal, @Param('accountId') accountId: string, @Body() body: unknown) {
+    const { reason, testAccount } = parseRequest(resetBody, body);
+    return this.actions.reset(principal, idParam('accountId', accountId), reason, testAccount === true);
   }
 }

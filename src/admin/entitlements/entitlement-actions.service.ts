@@ -2,11 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
+import { Catalog } from '../../entitlements/catalog.js';
 import { Clock } from '../../entitlements/clock.js';
 import type { Actor, EntitlementChange } from '../../entitlements/entitlement.js';
 import { EntitlementStore } from '../../entitlements/entitlement-store.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
 import { Ledger } from '../../entitlements/ledger.js';
+import { awaitsActivationApproval } from '../../marketplace/entitlement-state.js';
 import { MarketplaceEvents } from '../../marketplace/marketplace-events.service.js';
 import { MarketplaceStore, type ActionKind } from '../../marketplace/marketplace-store.js';
 import { ProcurementClient } from '../../marketplace/procurement/procurement.client.js';
@@ -41,6 +43,7 @@ export class EntitlementActions {
   constructor(
     private readonly procurement: ProcurementClient,
     private readonly events: MarketplaceEvents,
+    private readonly catalog: Catalog,
     private readonly ledger: Ledger,
     private readonly entitlements: EntitlementStore,
     private readonly marketplace: MarketplaceStore,
@@ -54,9 +57,7 @@ export class EntitlementActions {
     return this.audit.perform(principal, 'entitlement.approve', { type: 'entitlement', id }, reason, async () => {
       const externalId = marketplaceId(id);
       const before = await this.current(id, externalId);
-      if (before.state !== ACTIVATION_REQUESTED) {
-        throw conflict(`Entitlement ${id} is not waiting for approval (state ${before.state})`, before);
-      }
+      await this.refuseUnlessAwaitingApproval(id, externalId, before);
       const key = `approve:${externalId}`;
       await this.once(key, 'approve', before, 'approved', principal, () =>
         this.procurement.approveEntitlement(externalId),
@@ -70,11 +71,8 @@ export class EntitlementActions {
     return this.audit.perform(principal, 'entitlement.reject', { type: 'entitlement', id }, reason, async () => {
       const externalId = marketplaceId(id);
       const before = await this.current(id, externalId);
-      if (before.state !== ACTIVATION_REQUESTED) {
-        throw conflict(`Entitlement ${id} is not waiting for approval (state ${before.state})`, before);
-      }
-      // Google keeps an approved entitlement in ACTIVATION_REQUESTED until it activates it: the claim tells.
-      await this.refuseIfDecided(`approve:${externalId}`, 'approved', before);
+      // Google keeps an approved entitlement in ACTIVATION_REQUESTED until it activates it.
+      await this.refuseUnlessAwaitingApproval(id, externalId, before);
       await this.once(`reject:${externalId}`, 'reject', before, 'rejected', principal, () =>
         this.procurement.rejectEntitlement(externalId, reason),
       );
@@ -87,6 +85,11 @@ export class EntitlementActions {
     return this.audit.perform(principal, 'planChange.approve', { type: 'entitlement', id, plan }, reason, async () => {
       const externalId = marketplaceId(id);
       const before = await this.pendingPlanChange(id, externalId, plan);
+      // Never approve what cannot be provisioned: its ENTITLEMENT_PLAN_CHANGED would be refused as invalid.
+      const mapped = before.product ? this.catalog.resolve('gcp', before.product, plan) : null;
+      if (mapped && !mapped.ok) {
+        throw conflict(`The plan "${plan}" cannot be provisioned: ${mapped.reason}, then approve`, before);
+      }
       await this.refuseIfDecided(`rejectPlanChange:${externalId}:${plan}:${before.updateTime}`, 'rejected', before);
       await this.once(
         `approvePlanChange:${externalId}:${plan}:${before.updateTime}`,
@@ -185,6 +188,28 @@ export class EntitlementActions {
       this.clock.now(),
     );
     this.logger.info('procurement call made by admin', { action: kind, key, actor: principal.id });
+  }
+
+  /**
+   * Approve and reject apply only while Google waits for the provider: ACTIVATION_REQUESTED without
+   * `newOfferStartTime`. With it, the entitlement was approved already: by this service or an admin (the
+   * claim says who), or by Google's automatic offer approval; it waits for its start.
+   */
+  private async refuseUnlessAwaitingApproval(
+    id: string,
+    externalId: string,
+    before: ReturnType<typeof entitlementState>,
+  ): Promise<void> {
+    if (before.state !== ACTIVATION_REQUESTED) {
+      throw conflict(`Entitlement ${id} is not waiting for approval (state ${before.state})`, before);
+    }
+    await this.refuseIfDecided(`approve:${externalId}`, 'approved', before);
+    if (!awaitsActivationApproval(before)) {
+      throw conflict(
+        `Entitlement ${id} is approved already (by Google) and waits for its start (${before.newOfferStartTime})`,
+        before,
+      );
+    }
   }
 
   private async refuseIfDecided(key: string, what: string, before: ReturnType<typeof entitlementState>): Promise<void> {

@@ -62,7 +62,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       details: {
         type: 'object',
         description:
-          '`marketplace`: accountId, approval (awaiting_account | awaiting_admin | approval_requested), planChangeApproval, …',
+          '`marketplace`: accountId, orderId, approval (awaiting_account | awaiting_admin | approval_requested), planChangeApproval, planChangeReason, entitlementBenefitIds, consumers, newOfferEndTime, … (docs/firestore.md)',
       },
       erasedAt: nullableDate,
     },
@@ -104,6 +104,19 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       },
       linkedUserId: { type: ['string', 'null'] },
       linkedSubjectKey: { type: ['string', 'null'] },
+      orderLinks: {
+        type: ['object', 'null'],
+        description: 'Orders linked to a user of their own: orderId → {userId, subjectKey, linkedAt, linkedBy}',
+        additionalProperties: {
+          type: 'object',
+          properties: {
+            userId: { type: 'string' },
+            subjectKey: { type: 'string' },
+            linkedAt: dateTime,
+            linkedBy: { type: 'string' },
+          },
+        },
+      },
       version: { type: 'integer' },
       updatedAt: dateTime,
     },
@@ -198,6 +211,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       product: { type: ['string', 'null'] },
       plan: { type: ['string', 'null'] },
       newPendingPlan: { type: ['string', 'null'] },
+      newOfferStartTime: { type: ['string', 'null'], description: 'Set once approved (also by Google itself)' },
       account: { type: ['string', 'null'] },
       updateTime: { type: ['string', 'null'] },
     },
@@ -239,13 +253,22 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     required: ['accountId', 'action', 'before', 'procurement', 'auditId'],
     properties: {
       accountId: { type: 'string' },
-      action: { type: 'string', enum: ['approve', 'reject'] },
+      action: { type: 'string', enum: ['approve', 'reject', 'reset'] },
       before: ref('ProcurementAccountState'),
       procurement: { type: 'object', properties: { call: { type: 'string' }, ok: { const: true } } },
       approvedNow: { type: 'boolean' },
       entitlementsApproved: {
         type: 'integer',
         description: 'Parked entitlements the policy approved with the account',
+      },
+      testAccount: {
+        type: 'string',
+        enum: ['config', 'request'],
+        description: 'reset: what marked the account as a test account (marketplace.testAccounts, or the request)',
+      },
+      entitlementsMirrored: {
+        type: 'integer',
+        description: "reset: the account's entitlements written as Google has them after the reset (cancelled)",
       },
       ledger: ref('LedgerOutcome'),
       auditId: { type: ['string', 'null'] },
@@ -323,6 +346,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
           'planChange.reject',
           'account.approve',
           'account.reject',
+          'account.reset',
           'event.replay',
           'event.resolve',
         ],

@@ -13,6 +13,7 @@ export const COLLECTIONS = {
   outbox: 'outbox',
   actions: 'actions',
   linkTokens: 'linkTokens',
+  signupTokens: 'signupTokens',
 } as const;
 
 export function eventDocumentId(source: string, eventKey: string): string {

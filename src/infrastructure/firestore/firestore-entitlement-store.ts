@@ -12,6 +12,7 @@ import {
   type AccessSummary,
   type EntitlementRecord,
 } from '../../entitlements/ledger-plan.js';
+import { linkedSubjectOf, type AccountLinks } from '../../entitlements/subject.js';
 import { COLLECTIONS, documentId, eventDocumentId } from './collections.js';
 import { eventRef, eventRetentionMs, priorOutcome, writeEventRecord } from './event-records.js';
 import { fromFirestore } from './firestore-values.js';
@@ -72,7 +73,10 @@ export class FirestoreEntitlementStore extends EntitlementStore {
         const accountSnap = snapOf(accountRef);
         const likelySnap = snapOf(likelyRef);
         const existing = entitlementSnap?.exists ? fromFirestore<EntitlementRecord>(entitlementSnap.data()) : null;
-        const linkedSubjectKey = (accountSnap?.get('linkedSubjectKey') as string | undefined) ?? null;
+        // The order's own link wins over the account's (several orders of one account may go to different users).
+        const linkedSubjectKey =
+          linkedSubjectOf(accountSnap?.exists ? (accountSnap.data() as AccountLinks) : null, change.subject.orderId)
+            ?.key ?? null;
         const keys = accessKeysToRead(change, existing, linkedSubjectKey);
         const accessByKey = new Map<string, AccessSummary | null>();
         if (likelyKey && likelySnap)

@@ -12,15 +12,20 @@ import {
   type ClaimResult,
   type LinkAttempt,
   type LinkTokenGrant,
+  type OrderLink,
   type SignupData,
+  type SignupTokenUse,
 } from '../../marketplace/marketplace-store.js';
 import { COLLECTIONS, documentId } from './collections.js';
 import { eventRef, eventRetentionMs, priorOutcome, writeEventRecord } from './event-records.js';
 import { fromFirestore } from './firestore-values.js';
 import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
 
-/** `linkTokens/{nonce}` (docs/marketplace-signup.md); kept until a day after expiry by the `expireAt` TTL. */
-const LINK_TOKEN_RETENTION_MS = 86_400_000;
+/**
+ * `linkTokens/{nonce}` and `signupTokens/{digest}` (docs/marketplace-signup.md); kept until a day after
+ * expiry by the `expireAt` TTL (a sign-up token is refused by its own expiry before then).
+ */
+const TOKEN_RETENTION_MS = 86_400_000;
 
 interface LinkTokenDoc {
   accountId: string;
@@ -28,6 +33,8 @@ interface LinkTokenDoc {
   consumedAt: Date | null;
   userId: string | null;
   completedAt: Date | null;
+  /** Order ids of the sign-up token; absent on tokens issued before orders were kept. */
+  orders?: string[];
 }
 
 @Injectable()
@@ -156,26 +163,49 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
     );
   }
 
-  async recordSignup(mirror: AccountMirror, google: SignupData, grant: LinkTokenGrant, now: Date): Promise<void> {
+  async recordSignup(
+    mirror: AccountMirror,
+    google: SignupData,
+    grant: LinkTokenGrant,
+    use: SignupTokenUse,
+    now: Date,
+  ): Promise<'recorded' | 'replayed'> {
     const ref = this.accountRef(mirror.accountId);
-    const locks = [`acct:${mirror.accountId}`, `link:${grant.nonce}`];
-    await this.runner.run(`signup ${mirror.accountId}`, locks, async (tx) => {
-      const snap = await tx.get(ref);
-      const version = ((snap.get('version') as number | undefined) ?? 0) + 1;
-      // update() replaces the whole `google` map; a merge would keep fields an older token had and this one lacks.
-      if (snap.exists) tx.update(ref, { google, updatedAt: now, version });
-      else tx.create(ref, { ...mirror, google, createdAt: now, updatedAt: now, version });
-      tx.create(this.linkTokenRef(grant.nonce), {
-        accountId: grant.accountId,
-        expiresAt: grant.expiresAt,
-        createdAt: now,
-        consumedAt: null,
-        userId: null,
-        linkedBy: null,
-        completedAt: null,
-        expireAt: Timestamp.fromMillis(grant.expiresAt.getTime() + LINK_TOKEN_RETENTION_MS),
+    const useRef = this.db.collection(COLLECTIONS.signupTokens).doc(documentId(use.digest));
+    const locks = [`acct:${mirror.accountId}`, `link:${grant.nonce}`, `signup-token:${use.digest}`];
+    try {
+      return await this.runner.run(`signup ${mirror.accountId}`, locks, async (tx) => {
+        const [snap, useSnap] = await tx.getAll(ref, useRef);
+        if (useSnap?.exists) return 'replayed' as const;
+        // Created with the sign-up it allowed: a failed sign-up leaves the token usable for the browser's retry.
+        tx.create(useRef, {
+          accountId: mirror.accountId,
+          jti: use.jti,
+          receivedAt: now,
+          expireAt: Timestamp.fromMillis(use.expiresAt.getTime() + TOKEN_RETENTION_MS),
+        });
+        const version = ((snap?.get('version') as number | undefined) ?? 0) + 1;
+        // update() replaces the whole `google` map; a merge would keep fields an older token had and this one lacks.
+        if (snap?.exists) tx.update(ref, { google, updatedAt: now, version });
+        else tx.create(ref, { ...mirror, google, createdAt: now, updatedAt: now, version });
+        tx.create(this.linkTokenRef(grant.nonce), {
+          accountId: grant.accountId,
+          expiresAt: grant.expiresAt,
+          createdAt: now,
+          consumedAt: null,
+          userId: null,
+          linkedBy: null,
+          completedAt: null,
+          orders: grant.orders,
+          expireAt: Timestamp.fromMillis(grant.expiresAt.getTime() + TOKEN_RETENTION_MS),
+        });
+        return 'recorded' as const;
       });
-    });
+    } catch (error) {
+      // Two deliveries of the same token raced: the other one created the record.
+      if (error instanceof AlreadyExists) return 'replayed';
+      throw error;
+    }
   }
 
   async linkAccount(link: AccountLink, now: Date): Promise<LinkAttempt> {
@@ -192,18 +222,72 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
       }
       if (!snap?.exists) return { ok: false, reason: 'no_account' };
       const linked = snap.get('linkedUserId') as string | null | undefined;
+      // The whole account is one user's: moving it, or one of its orders, is an admin decision.
       if (linked && linked !== link.userId) return { ok: false, reason: 'linked_to_other_user' };
+      const orderLinks = (snap.get('orderLinks') as Record<string, OrderLink> | undefined) ?? {};
+      if (link.orderIds.some((order) => !(token.orders ?? []).includes(order))) {
+        return { ok: false, reason: 'order_not_in_signup' };
+      }
+      if (link.orderIds.some((order) => orderLinks[order] && orderLinks[order].userId !== link.userId)) {
+        return { ok: false, reason: 'order_linked_to_other_user' };
+      }
       tx.update(tokenRef, { consumedAt: now, userId: link.userId, linkedBy: link.linkedBy });
-      tx.update(ref, {
-        linkedUserId: link.userId,
-        linkedSubjectKey: link.subjectKey,
-        ...(linked ? {} : { linkedAt: now }),
-        linkedBy: link.linkedBy,
-        updatedAt: now,
-        version: ((snap.get('version') as number | undefined) ?? 0) + 1,
-      });
+      const version = ((snap.get('version') as number | undefined) ?? 0) + 1;
+      if (link.orderIds.length > 0) {
+        const claimed = Object.fromEntries(
+          link.orderIds.map((order) => [
+            order,
+            orderLinks[order] ?? {
+              userId: link.userId,
+              subjectKey: link.subjectKey,
+              linkedAt: now,
+              linkedBy: link.linkedBy,
+            },
+          ]),
+        );
+        // The whole map is written: order ids are not safe as field paths.
+        tx.update(ref, { orderLinks: { ...orderLinks, ...claimed }, updatedAt: now, version });
+      } else {
+        tx.update(ref, {
+          linkedUserId: link.userId,
+          linkedSubjectKey: link.subjectKey,
+          ...(linked ? {} : { linkedAt: now }),
+          linkedBy: link.linkedBy,
+          updatedAt: now,
+          version,
+        });
+      }
       return { ok: true, resumed: false };
     });
+  }
+
+  async resetAccount(mirror: AccountMirror, event: InboundEvent, now: Date): Promise<LedgerResult> {
+    const ref = this.accountRef(mirror.accountId);
+    try {
+      return await this.runner.run(`reset account ${mirror.accountId}`, [`acct:${mirror.accountId}`], async (tx) => {
+        const evRef = eventRef(this.db, event);
+        const [evSnap, snap] = await tx.getAll(evRef, ref);
+        const prior = priorOutcome(evSnap);
+        if (prior && isFinalOutcome(prior.outcome)) return { outcome: 'duplicate' };
+        const tokens = await tx.get(
+          this.db.collection(COLLECTIONS.linkTokens).where('accountId', '==', mirror.accountId),
+        );
+        writeEventRecord(tx, evRef, evSnap, { event, outcome: 'applied', now, retentionMs: this.retentionMs });
+        const existing = snap?.exists ? fromFirestore<AccountRecord>(snap.data()) : null;
+        tx.set(ref, {
+          ...mirror,
+          createdAt: existing?.createdAt ?? now,
+          updatedAt: now,
+          version: (existing?.version ?? 0) + 1,
+        });
+        // The account starts again from the purchase: no sign-up data, no link, no pending link token.
+        for (const token of tokens.docs) tx.delete(token.ref);
+        return { outcome: 'applied' };
+      });
+    } catch (error) {
+      if (error instanceof AlreadyExists) return { outcome: 'duplicate' };
+      throw error;
+    }
   }
 
   async completeLink(nonce: string, now: Date): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { isActive, type EntitlementChange } from '../../entitlements/entitlement.js';
 import type { EntitlementRecord } from '../../entitlements/ledger-plan.js';
-import { statusOf } from '../../marketplace/entitlement-state.js';
+import { awaitsActivationApproval, statusOf } from '../../marketplace/entitlement-state.js';
 import { signupState } from '../../marketplace/events/accounts.js';
 import type { AccountRecord } from '../../marketplace/marketplace-store.js';
 import type { Account, Entitlement } from '../../marketplace/procurement/procurement.client.js';
@@ -40,7 +40,7 @@ export function eventTypeForState(state: string | null | undefined): string {
 
 /** What the provider still has to approve: a new entitlement (no `newOfferStartTime` until approved) or a plan change. */
 export function awaitingProviderApproval(e: Entitlement | null): 'activation' | 'planChange' | null {
-  if (e?.state === 'ENTITLEMENT_ACTIVATION_REQUESTED' && !e.newOfferStartTime) return 'activation';
+  if (awaitsActivationApproval(e)) return 'activation';
   if (e?.state === 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL') return 'planChange';
   return null;
 }

@@ -26,6 +26,8 @@ function input(eventType: string, entitlement: Entitlement, overrides: Partial<D
     entitlement,
     entitlementMode: 'auto',
     planChangeMode: 'auto',
+    pendingPlanProblem: null,
+    unmappedPlanChange: 'admin',
     accountApproved: true,
     ...overrides,
   };

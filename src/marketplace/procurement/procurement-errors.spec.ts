@@ -20,4 +20,14 @@ describe('toProcurementError', () => {
     expect(toProcurementError(gaxios(400), 'x').retryable).toBe(false);
     expect(toProcurementError(gaxios(401), 'x').kind).toBe('unauthenticated');
   });
+
+  it("should class the client's own refusal of a path as a name that can never be valid, not a network error", () => {
+    const refused = toProcurementError(
+      new Error('Value for name must not contain segments that are exactly . or ..'),
+      'entitlements.get providers/p/entitlements/..',
+    );
+    expect(refused).toMatchObject({ kind: 'invalid_name', retryable: false });
+    // Anything else without an answer (e.g. credentials that could not be loaded) stays transient.
+    expect(toProcurementError(new Error('Could not load the default credentials'), 'x').retryable).toBe(true);
+  });
 });

@@ -1,6 +1,15 @@
-/** What a Procurement API failure means to us, whatever the transport said. */
+/**
+ * What a Procurement API failure means to us, whatever the transport said. `invalid_name`: the id can
+ * never name a resource, so the request was refused before it was sent (and always will be).
+ */
 export type ProcurementErrorKind =
-  'failed_precondition' | 'not_found' | 'permission_denied' | 'invalid_argument' | 'unauthenticated' | 'transient';
+  | 'failed_precondition'
+  | 'not_found'
+  | 'permission_denied'
+  | 'invalid_argument'
+  | 'invalid_name'
+  | 'unauthenticated'
+  | 'transient';
 
 export class ProcurementError extends Error {
   constructor(
@@ -44,6 +53,9 @@ export function toProcurementError(error: unknown, what: string): ProcurementErr
   if (error instanceof ProcurementError) return error;
   const e = error as { response?: { status?: number; data?: unknown }; code?: unknown; message?: string };
   const status = e.response?.status;
+  if (status === undefined && refusedBeforeSending(error)) {
+    return new ProcurementError('invalid_name', `${what}: refused before sending (${e.message})`);
+  }
   if (status === undefined) {
     return new ProcurementError('transient', `${what}: network error (${networkReason(error)})`);
   }
@@ -53,6 +65,22 @@ export function toProcurementError(error: unknown, what: string): ProcurementErr
     (grpc && BY_GRPC[grpc]) ||
     (status === 429 || status >= 500 ? 'transient' : (BY_HTTP[status] ?? 'invalid_argument'));
   return new ProcurementError(kind, `${what}: ${status} ${grpc ?? ''} ${body?.message ?? ''}`.trim(), status, grpc);
+}
+
+/**
+ * The generated client validates path parameters before any request (googleapis-common: "Value for name
+ * must not contain segments that are exactly . or .."): such an error has no request config, unlike every
+ * transport failure (GaxiosError). Matched narrowly: anything else without an answer stays transient.
+ */
+function refusedBeforeSending(error: unknown): boolean {
+  const e = error as { config?: unknown; message?: unknown } | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    e.config === undefined &&
+    typeof e.message === 'string' &&
+    /^Value for \w+ must not contain/.test(e.message)
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { GoogleAuth, OAuth2Client } from 'google-auth-library';
 import { Buffer } from 'node:buffer';
 import { AppConfig } from '../../config/app-config.js';
 import { ProcurementError, toProcurementError } from './procurement-errors.js';
+import { isResourceId } from './resource-names.js';
 
 export type Entitlement = cloudcommerceprocurement_v1.Schema$Entitlement;
 export type Account = cloudcommerceprocurement_v1.Schema$Account;
@@ -65,12 +66,13 @@ export class ProcurementClient {
     this.sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   }
 
+  /** Throws `invalid_name` (never sent, never retried) for an id that cannot name a resource. */
   entitlementName(entitlementId: string): string {
-    return `providers/${this.providerId}/entitlements/${entitlementId}`;
+    return `providers/${this.providerId}/entitlements/${checkedId('entitlement', entitlementId)}`;
   }
 
   accountName(accountId: string): string {
-    return `providers/${this.providerId}/accounts/${accountId}`;
+    return `providers/${this.providerId}/accounts/${checkedId('account', accountId)}`;
   }
 
   /** The entitlement, or `null` when the API answers 404 (it is gone). */
@@ -146,6 +148,24 @@ export class ProcurementClient {
     );
   }
 
+  /**
+   * `entitlements.patch` of `messageToUser`, the text the buyer sees on the Marketplace while the
+   * entitlement waits (writable only in ACTIVATION_REQUESTED and PENDING_PLAN_CHANGE_APPROVAL); `''` clears it.
+   * Returns the entitlement as patched (its `updateTime` moved).
+   */
+  async setMessageToUser(entitlementId: string, messageToUser: string): Promise<Entitlement> {
+    const name = this.entitlementName(entitlementId);
+    return this.call(`entitlements.patch ${name}`, (o) =>
+      this.api.providers.entitlements.patch({ name, updateMask: 'messageToUser', requestBody: { messageToUser } }, o),
+    );
+  }
+
+  /** `accounts.reset`: for the seller's own test accounts; cancels the account's entitlements, sign-up back to PENDING. */
+  async resetAccount(accountId: string): Promise<void> {
+    const name = this.accountName(accountId);
+    await this.call(`accounts.reset ${name}`, (o) => this.api.providers.accounts.reset({ name, requestBody: {} }, o));
+  }
+
   async approveAccount(accountId: string, reason?: string): Promise<void> {
     const name = this.accountName(accountId);
     await this.call(`accounts.approve ${name}`, (o) =>
@@ -187,6 +207,11 @@ export class ProcurementClient {
       }
     }
   }
+}
+
+function checkedId(what: 'entitlement' | 'account', id: string): string {
+  if (isResourceId(id)) return id;
+  throw new ProcurementError('invalid_name', `${JSON.stringify(id.slice(0, 80))} is not a Procurement ${what} id`);
 }
 
 function staticToken(token: string): OAuth2Client {

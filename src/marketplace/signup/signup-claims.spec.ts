@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { orderIdsOf, signupClaimsOf } from './signup-claims.js';
 
-const base = { sub: 'E-1234', iat: 1_767_225_600 };
+const base = { sub: 'E-1234', iat: 1_767_225_600, exp: 1_767_225_900 };
 
 describe('sign-up token claims', () => {
   it('should read user_identity, roles and orders from the google claim and keep the raw claim', () => {
@@ -15,7 +15,9 @@ describe('sign-up token claims', () => {
         raw: JSON.stringify(google),
         tokenIssuedAt: new Date(base.iat * 1000),
       },
+      token: { jti: null, expiresAt: new Date(base.exp * 1000) },
     });
+    expect(signupClaimsOf({ ...base, jti: 'abc' }).token.jti).toBe('abc');
   });
 
   it('should give empty values, not a refusal, when the google claim is absent or odd', () => {

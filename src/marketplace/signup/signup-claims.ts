@@ -6,23 +6,21 @@ export interface SignupClaims {
   /** `sub`: the Procurement account id. */
   accountId: string;
   google: Omit<SignupData, 'receivedAt'>;
+  /** The token's own identity, to refuse a second use of it: `jti` (when present) and `exp`. */
+  token: { jti: string | null; expiresAt: Date };
 }
-
-/**
- * Procurement account ids in resource names (`providers/p/accounts/{id}`): characters that are safe in a URL path
- * segment. A `sub` outside this set is refused rather than escaped into an API call.
- */
-export const ACCOUNT_ID = /^[A-Za-z0-9._~:@-]{1,256}$/;
 
 /** Fields an order object might name its id with; Google has not documented the shape of `google.orders`. */
 const ORDER_ID_FIELDS = ['orderId', 'order_id', 'id', 'name', 'order'] as const;
 const MAX_ITEMS = 100;
 
 /** Reads the `google` claim tolerantly: missing or odd parts become empty, never a refusal. */
-export function signupClaimsOf(payload: JWTPayload & { sub: string; iat: number }): SignupClaims {
+export function signupClaimsOf(payload: JWTPayload & { sub: string; iat: number; exp?: number }): SignupClaims {
   const google = isRecord(payload.google) ? payload.google : {};
   return {
     accountId: payload.sub,
+    // The verifier requires `exp`; without one (unit calls) the token counts as expiring with its issue time.
+    token: { jti: scalar(payload.jti), expiresAt: new Date((payload.exp ?? payload.iat) * 1000) },
     google: {
       user_identity: scalar(google.user_identity),
       roles: strings(google.roles),

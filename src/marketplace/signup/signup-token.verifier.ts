@@ -3,7 +3,8 @@ import { RemoteKeySource, type KeySource } from '../../common/security/jwt/key-s
 import { InvalidTokenError, verifyJwt } from '../../common/security/jwt/jwt-verifier.js';
 import { AppConfig } from '../../config/app-config.js';
 import { Clock } from '../../entitlements/clock.js';
-import { ACCOUNT_ID, signupClaimsOf, type SignupClaims } from './signup-claims.js';
+import { isResourceId } from '../procurement/resource-names.js';
+import { signupClaimsOf, type SignupClaims } from './signup-claims.js';
 import { GOOGLE_SIGNUP_ISSUER, SIGNUP_DEFAULTS } from './signup.settings.js';
 
 /**
@@ -44,7 +45,8 @@ export class SignupTokenVerifier {
       requiredClaims: ['sub'],
       now: () => this.clock.now().getTime(),
     });
-    if (typeof claims.sub !== 'string' || !ACCOUNT_ID.test(claims.sub)) throw new InvalidTokenError('claim:sub');
+    // The account id goes into Procurement resource names: one that could not name an account is refused, not escaped.
+    if (typeof claims.sub !== 'string' || !isResourceId(claims.sub)) throw new InvalidTokenError('claim:sub');
     return signupClaimsOf({ ...claims, sub: claims.sub });
   }
 }

@@ -1,14 +1,15 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppError, TransientError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { InvalidTokenError } from '../../common/security/jwt/jwt-verifier.js';
 import { AppConfig } from '../../config/app-config.js';
 import { Clock } from '../../entitlements/clock.js';
-import type { EntitlementChange, Subject } from '../../entitlements/entitlement.js';
+import type { EntitlementChange } from '../../entitlements/entitlement.js';
 import { EntitlementStore } from '../../entitlements/entitlement-store.js';
 import type { InboundEvent } from '../../entitlements/inbound-event.js';
 import { Ledger } from '../../entitlements/ledger.js';
-import { userSubject } from '../../entitlements/subject.js';
+import { linkedSubjectOf, userSubject } from '../../entitlements/subject.js';
 import { ApprovalPolicy } from '../approval-policy.js';
 import { dateOf } from '../entitlement-state.js';
 import { signupState } from '../events/accounts.js';
@@ -30,6 +31,8 @@ export interface LinkResult {
   accountApprovedNow: boolean;
   entitlementsApproved: number;
   entitlementsMoved: number;
+  /** The orders linked to the user by this call; empty when the whole account was linked. */
+  orderIds: string[];
 }
 
 const LINK_REFUSALS: Record<LinkRefusal, { code: 'validation_failed' | 'conflict'; message: string; reason: string }> =
@@ -47,7 +50,20 @@ const LINK_REFUSALS: Record<LinkRefusal, { code: 'validation_failed' | 'conflict
       message: 'The Marketplace account is linked to another user',
       reason: 'linked_to_other_user',
     },
+    order_not_in_signup: {
+      code: 'validation_failed',
+      message: "An order named is not one of the sign-up token's orders (google.orders)",
+      reason: 'order_not_in_signup',
+    },
+    order_linked_to_other_user: {
+      code: 'conflict',
+      message: 'An order named is linked to another user',
+      reason: 'order_linked_to_other_user',
+    },
   };
+
+/** A sign-up token posted a second time (a replay, or the browser's back button): refused, nothing recorded. */
+export const SIGNUP_TOKEN_REUSED = 'token_reused';
 
 function linkRefused(refusal: LinkRefusal): AppError {
   const { code, message, reason } = LINK_REFUSALS[refusal];
@@ -91,14 +107,29 @@ export class MarketplaceSignup {
       nonce: newNonce(),
       accountId,
       expiresAt: new Date(now.getTime() + SIGNUP_DEFAULTS.linkTokenTtlSec * 1000),
+      orders: claims.google.orders,
     };
     const known = await this.store.getAccount(accountId);
-    await this.store.recordSignup(
+    const use = {
+      digest: createHash('sha256').update(token).digest('hex'),
+      jti: claims.token.jti,
+      expiresAt: claims.token.expiresAt,
+    };
+    const recorded = await this.store.recordSignup(
       known ? this.unknownMirror(accountId) : await this.mirrorOf(accountId),
       { ...claims.google, receivedAt: now },
       grant,
+      use,
       now,
     );
+    if (recorded === 'replayed') {
+      this.logger.warning('marketplace sign-up refused', { reason: SIGNUP_TOKEN_REUSED, accountId });
+      throw new AppError(
+        'conflict',
+        'This sign-up link was used already. Go back to Google Cloud Marketplace and open the product from there again.',
+        { reason: SIGNUP_TOKEN_REUSED },
+      );
+    }
     this.logger.info('marketplace sign-up recorded', { accountId, newAccount: !known });
 
     if (this.policy.approveAccountOnVerifiedToken) await this.approveOnVerifiedToken(accountId);
@@ -108,7 +139,11 @@ export class MarketplaceSignup {
     return { accountId, redirectTo: redirect.toString() };
   }
 
-  async link(linkToken: string, userId: string, caller: string): Promise<LinkResult> {
+  /**
+   * Links the account, or the orders named (`orderIds`, each one of the sign-up token's `google.orders`),
+   * to the product user.
+   */
+  async link(linkToken: string, userId: string, caller: string, orderIds: string[] = []): Promise<LinkResult> {
     const { secret } = this.settings();
     const read = readLinkToken(secret, linkToken, this.clock.now());
     if (!read.ok) {
@@ -118,7 +153,7 @@ export class MarketplaceSignup {
     const { accountId, nonce } = read.payload;
     const subject = userSubject(userId);
     const attempt = await this.store.linkAccount(
-      { nonce, accountId, userId, subjectKey: subject.key, linkedBy: caller },
+      { nonce, accountId, userId, subjectKey: subject.key, linkedBy: caller, orderIds },
       this.clock.now(),
     );
     if (!attempt.ok) {
@@ -133,9 +168,17 @@ export class MarketplaceSignup {
       transport: { kind: 'signup', id: nonce },
     };
     const approval = await this.approve(accountId, trigger);
-    const moved = await this.moveEntitlements(accountId, subject, trigger);
+    const moved = await this.moveEntitlements(accountId, trigger);
     await this.store.completeLink(nonce, this.clock.now());
-    this.logger.info('marketplace account linked', { accountId, caller, resumed: attempt.resumed, ...approval, moved });
+    this.logger.info('marketplace account linked', {
+      accountId,
+      caller,
+      resumed: attempt.resumed,
+      orders: orderIds.length,
+      approvedNow: approval.approvedNow,
+      entitlementsApproved: approval.entitlementsApproved,
+      moved,
+    });
     return {
       accountId,
       userId,
@@ -143,6 +186,7 @@ export class MarketplaceSignup {
       accountApprovedNow: approval.approvedNow,
       entitlementsApproved: approval.entitlementsApproved,
       entitlementsMoved: moved,
+      orderIds,
     };
   }
 
@@ -172,22 +216,33 @@ export class MarketplaceSignup {
   }
 
   /**
-   * Re-applies every stored entitlement of the account under the user's key: the ledger moves its access entry
-   * from `gcp-account:<id>` to `user:<id>`. The stored source time keeps it from being stale or overtaking news.
+   * Re-applies every stored entitlement of the account whose link now names another subject: its order's
+   * user, else the account's (docs/marketplace-signup.md). The ledger moves its access entry from
+   * `gcp-account:<id>` (or the previous user) to `user:<id>`; the stored source time keeps it from being
+   * stale or overtaking news.
    */
-  private async moveEntitlements(accountId: string, subject: Subject, trigger: InboundEvent): Promise<number> {
+  private async moveEntitlements(accountId: string, trigger: InboundEvent): Promise<number> {
+    const account = await this.store.getAccount(accountId);
     let moved = 0;
     for (const docId of await this.store.entitlementIdsOfAccount(accountId)) {
       const stored = await this.entitlements.getEntitlement(docId);
-      if (!stored?.subject || stored.erasedAt || stored.subject.key === subject.key) continue;
-      const eventKey = `link:${accountId}:${stored.externalId}:${subject.userId}`;
+      if (!stored?.subject || stored.erasedAt) continue;
+      const orderId = stored.subject.orderId ?? orderIdOf(stored.details);
+      const target = linkedSubjectOf(account, orderId);
+      if (!target || stored.subject.key === target.key) continue;
+      const eventKey = `link:${accountId}:${stored.externalId}:${target.userId ?? target.key}`;
       const change: EntitlementChange = {
         source: stored.source,
         eventKey,
         eventType: 'ACCOUNT_LINKED',
         sourceTime: stored.sourceUpdatedAt,
         externalId: stored.externalId,
-        subject: { ...stored.subject, key: subject.key, userId: subject.userId },
+        subject: {
+          ...stored.subject,
+          key: target.key,
+          ...(target.userId ? { userId: target.userId } : {}),
+          ...(orderId ? { orderId } : {}),
+        },
         product: {
           product: stored.product,
           plan: stored.plan,
@@ -247,4 +302,10 @@ export class MarketplaceSignup {
     }
     return { redirectUrl: MARKETPLACE_SIGNUP_REDIRECT_URL, secret: MARKETPLACE_LINK_SECRET };
   }
+}
+
+/** `details.marketplace.orderId` of a stored entitlement written before subjects named their order. */
+function orderIdOf(details: Record<string, unknown>): string | null {
+  const orderId = (details.marketplace as { orderId?: unknown } | undefined)?.orderId;
+  return typeof orderId === 'string' && orderId ? orderId : null;
 }
