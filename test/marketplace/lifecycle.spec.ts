@@ -123,6 +123,45 @@ describe('Marketplace lifecycles through streaming pull', () => {
     );
   });
 
+  it('should record a message whose id can never name a resource once as invalid, and ack it', async () => {
+    const calls = stack.fake.calls.length;
+    const messageIds: string[] = [];
+    for (const pointer of [{ entitlement: { id: '..' } }, { account: { id: 'E-1/../../x' } }]) {
+      const data = { eventId: `bad-${Date.now()}`, eventType: 'ENTITLEMENT_ACTIVE', providerId: 'demo-provider' };
+      messageIds.push(await stack.topic.publishMessage({ data: Buffer.from(JSON.stringify({ ...data, ...pointer })) }));
+    }
+    for (const messageId of messageIds) {
+      // An envelope that does not parse is recorded under the Pub/Sub message id.
+      const doc = await eventually(async () => {
+        const snap = await stack.db.collection('events').doc(`gcp:pubsub:${messageId}`).get();
+        return snap.exists ? snap : undefined;
+      });
+      expect(doc.get('outcome')).toBe('invalid');
+      expect(doc.get('reason')).toContain('is not a Procurement resource id');
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const messageId of messageIds) {
+      expect((await stack.db.collection('events').doc(`gcp:pubsub:${messageId}`).get()).get('attempts')).toBe(1);
+    }
+    // Nothing was sent to the Procurement API for them.
+    expect(stack.fake.calls.slice(calls).filter((c) => c.path.includes('..') || c.path.endsWith('/x'))).toEqual([]);
+  });
+
+  it('should take a plan change Google applies at once from the ENTITLEMENT_PLAN_CHANGED it publishes', async () => {
+    const { simulator, store, fake } = stack;
+    const accountId = await approvedAccount();
+    const { entitlementId } = await simulator.buy({ accountId, product: PRODUCT, plan: 'pro' });
+    const id = entitlementId!;
+    await eventually(async () => fake.countCalls('entitlements.approve', id) === 1);
+    await simulator.activate(id);
+    await entitlementWhere(store, id, (e) => e.active);
+    // Approved by policy, applied at once: ENTITLEMENT_PLAN_CHANGED arrives through Pub/Sub.
+    await simulator.changePlan(id, 'basic', { takesEffect: 'now' });
+    await entitlementWhere(store, id, (e) => e.status === 'active' && e.plan === 'basic' && e.pendingPlan === null);
+    expect(fake.countCalls('entitlements.approvePlanChange', id)).toBe(1);
+    expect((await accessOf(store, accountId))?.entitlements[`gcp:${id}`]?.plan).toBe('basic');
+  });
+
   it('should record a malformed message once as invalid and ack it', async () => {
     const messageId = await stack.topic.publishMessage({ data: Buffer.from('{not json') });
     const doc = await eventually(async () => {

@@ -141,6 +141,22 @@ describe('Marketplace push endpoint (Pub/Sub push with OIDC)', () => {
     expect(doc.get('reason')).toContain('base64');
   });
 
+  it('should ack (204) and record as invalid a message whose id can never name a resource', async () => {
+    const messageId = randomUUID();
+    const data = {
+      eventId: 'e',
+      eventType: 'ENTITLEMENT_CREATION_REQUESTED',
+      providerId: PROVIDER,
+      entitlement: { id: '..' },
+    };
+    const response = await post(envelope(data, messageId), await issuer.sign(claims()));
+    expect(response.status).toBe(204);
+    // An envelope that does not parse is recorded under the Pub/Sub message id.
+    const doc = await stack.db.collection('events').doc(`gcp:pubsub:${messageId}`).get();
+    expect(doc.get('outcome')).toBe('invalid');
+    expect(doc.get('reason')).toContain('entitlement.id is not a Procurement resource id');
+  });
+
   it('should answer 503 (nack) when the message cannot be handled now', async () => {
     const { messages } = await new MarketplaceSimulator({
       procurementUrl: stack.fake.url,

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Firestore } from '@google-cloud/firestore';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { bootstrap } from '../../src/bootstrap.js';
 import { AppLogger } from '../../src/common/logging/app-logger.js';
@@ -32,6 +36,25 @@ export function testConfig(env: Record<string, string | undefined> = {}): AppCon
     ...env,
   });
 }
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- YAML documents edited by tests */
+/**
+ * A config directory of its own: `config/policy.yaml` and `config/products.yaml` as parsed YAML, changed
+ * by `edit`, written to a temporary directory (pass it as CONFIG_DIR).
+ */
+export function configDir(edit: { policy?: (policy: any) => void; products?: (products: any) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'config-'));
+  for (const [file, change] of [
+    ['policy.yaml', edit.policy],
+    ['products.yaml', edit.products],
+  ] as const) {
+    const parsed: any = parseYaml(readFileSync(join('config', file), 'utf8'));
+    change?.(parsed);
+    writeFileSync(join(dir, file), stringifyYaml(parsed));
+  }
+  return dir;
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Logger that keeps lines in memory (assertions on logs, quiet test output). */
 export function memoryLogger(level: 'debug' | 'info' | 'warn' | 'error' = 'warn'): {

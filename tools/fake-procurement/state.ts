@@ -636,11 +636,14 @@ export class ProcurementState {
 
   // ---- direct access for tests: set-up, drift, inspection -------------------------------------
 
-  /** Overwrites fields (an `undefined` value removes one); bumps `updateTime` unless it is given. */
+  /**
+   * Overwrites fields (an `undefined` value removes one); bumps `updateTime` unless it is given. Even
+   * `provider` may drift (a resource that names another provider than its path).
+   */
   setEntitlement(
     providerId: string,
     entitlementId: string,
-    fields: Partial<Omit<Entitlement, 'name' | 'provider'>>,
+    fields: Partial<Omit<Entitlement, 'name'>>,
   ): Result<Entitlement> {
     return attempt(() => {
       const record = this.entitlement(providerId, entitlementId);
