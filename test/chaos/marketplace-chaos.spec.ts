@@ -26,6 +26,11 @@ import { ServiceProcess, snapshotBuild } from './service-process.js';
  *  - no entitlement was approved twice (`entitlements.approve` and `approvePlanChange` at most once).
  * Some entitlements arrive as ENTITLEMENT_CREATION_REQUESTED and must be approved by the service;
  * the test activates them in the fake once approved (as Google does) and publishes what follows.
+ * Google's own behaviours are mixed in: purchases Google approves itself (ENTITLEMENT_OFFER_ACCEPTED
+ * only; the service must never call approve), plan changes that apply at once when approved
+ * (ENTITLEMENT_PLAN_CHANGED, also after the service's own approvals, through the fake's publisher),
+ * rejected plan changes (ENTITLEMENT_PLAN_CHANGE_CANCELLED) and changes to a plan the catalog cannot
+ * map (never approved).
  *
  * Kill points follow the service's progress, not the wall clock, so a slow or busy machine gets the
  * same chaos: each incarnation is killed once it has recorded a random number of further events
@@ -106,6 +111,13 @@ interface Stream {
   approveByService: { id: string; followUps: FollowUp[] }[];
   /** Created in ACTIVATION_REQUESTED on a manual plan: must stay unapproved. */
   manual: string[];
+  /**
+   * Approved by Google itself (automatic offer approval: ENTITLEMENT_OFFER_ACCEPTED only), on manual and
+   * auto plans alike: the service must never call approve; Google activates them once the service saw them.
+   */
+  googleApproved: string[];
+  /** Plan changes to a plan config/products.yaml cannot map, left waiting: never approved. */
+  unmappable: string[];
   all: string[];
 }
 
@@ -127,19 +139,35 @@ function buildStream(fake: FakeProcurement, random: () => number, entitlements: 
   for (let i = 0; i < Math.ceil(entitlements / 3); i++) {
     accounts.push(idOf(take(s.createAccount(PROVIDER, { signupApproved: true }), 'createAccount').account!.name));
   }
+  // What Google publishes for the provider's own calls (direct plan changes, rejections) joins the stream.
+  const provider = <T>(outcome: Result<T>, what: string): T => {
+    const value = ok(outcome, what);
+    messages.push(...s.takePublished());
+    return value;
+  };
   const approveCount = Math.max(3, Math.round(entitlements * 0.15));
   const manualCount = Math.max(1, Math.round(entitlements * 0.03));
-  const stream: Stream = { messages, approveByService: [], manual: [], all: [] };
+  const googleCount = Math.max(2, Math.round(entitlements * 0.05));
+  const stream: Stream = { messages, approveByService: [], manual: [], googleApproved: [], unmappable: [], all: [] };
   const walkers: string[] = [];
   for (let i = 0; i < entitlements; i++) {
     const accountId = accounts[Math.floor(random() * accounts.length)]!;
-    const kind = i < approveCount ? 'approve' : i < approveCount + manualCount ? 'manual' : 'walk';
-    const plan = kind === 'manual' ? 'enterprise' : random() < 0.5 ? 'basic' : 'pro';
-    const id = idOf(
-      take(s.createEntitlement(PROVIDER, { accountId, product: PRODUCT, plan }), 'createEntitlement').entitlement!.name,
-    );
+    const kind =
+      i < approveCount
+        ? 'approve'
+        : i < approveCount + manualCount
+          ? 'manual'
+          : i < approveCount + manualCount + googleCount
+            ? 'google'
+            : 'walk';
+    const plan =
+      kind === 'manual' || (kind === 'google' && random() < 0.5) ? 'enterprise' : random() < 0.5 ? 'basic' : 'pro';
+    const purchase = { accountId, product: PRODUCT, plan, automaticApproval: kind === 'google' };
+    const id = idOf(take(s.createEntitlement(PROVIDER, purchase), 'createEntitlement').entitlement!.name);
     stream.all.push(id);
-    if (kind === 'approve') {
+    if (kind === 'google') {
+      stream.googleApproved.push(id);
+    } else if (kind === 'approve') {
       const followUps: FollowUp[] = [];
       if (random() < 0.6) followUps.push('renew');
       if (random() < 0.35) followUps.push('cancelAtPeriodEnd');
@@ -166,13 +194,21 @@ function buildStream(fake: FakeProcurement, random: () => number, entitlements: 
       switch (e.state) {
         case 'ENTITLEMENT_ACTIVE':
           if (r < 0.45) take(s.renewEntitlement(PROVIDER, id), 'renew');
-          else if (r < 0.75) take(s.requestPlanChange(PROVIDER, id, { plan: otherPlan(e) }), 'requestPlanChange');
-          else take(s.cancelEntitlement(PROVIDER, id, { atPeriodEnd: true }), 'cancel at period end');
+          else if (r < 0.75) {
+            // Some changes apply at once when approved (ENTITLEMENT_PLAN_CHANGED), others at the term's end.
+            const takesEffect = random() < 0.4 ? 'now' : 'endOfTerm';
+            take(s.requestPlanChange(PROVIDER, id, { plan: otherPlan(e), takesEffect }), 'requestPlanChange');
+          } else take(s.cancelEntitlement(PROVIDER, id, { atPeriodEnd: true }), 'cancel at period end');
           break;
         case 'ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL':
-          // Approved by the provider earlier (a state call, not an API call), or withdrawn.
-          if (r < 0.75)
-            ok(s.approvePlanChange(PROVIDER, id, { pendingPlanName: e.newPendingPlan! }), 'approvePlanChange');
+          // Approved or rejected by the provider earlier (a state call, not an API call), or withdrawn.
+          if (r < 0.6)
+            provider(s.approvePlanChange(PROVIDER, id, { pendingPlanName: e.newPendingPlan! }), 'approvePlanChange');
+          else if (r < 0.8)
+            provider(
+              s.rejectPlanChange(PROVIDER, id, { pendingPlanName: e.newPendingPlan!, reason: 'not now' }),
+              'rejectPlanChange',
+            );
           else take(s.cancelPlanChange(PROVIDER, id), 'cancelPlanChange');
           break;
         case 'ENTITLEMENT_PENDING_PLAN_CHANGE':
@@ -197,9 +233,12 @@ function buildStream(fake: FakeProcurement, random: () => number, entitlements: 
         take(s.cancelEntitlement(PROVIDER, id, { atPeriodEnd: true }), 'cancel at period end');
       if (e.state === 'ENTITLEMENT_PENDING_CANCELLATION') take(s.endPeriod(PROVIDER, id), 'endPeriod');
     } else if (e.state === 'ENTITLEMENT_ACTIVE') {
-      // basic/pro: the service approves the change itself (auto); enterprise: waits for an admin (manual).
-      const plan = r < 0.85 ? otherPlan(e) : 'enterprise';
-      take(s.requestPlanChange(PROVIDER, id, { plan }), 'requestPlanChange');
+      // basic/pro: the service approves the change itself (auto; at once or at the term's end); enterprise:
+      // waits for an admin (manual); a plan the catalog cannot map: waits for an admin, never approved.
+      const plan = r < 0.82 ? otherPlan(e) : r < 0.92 ? 'enterprise' : 'platinum';
+      if (plan === 'platinum') stream.unmappable.push(id);
+      const takesEffect = random() < 0.5 ? 'now' : 'endOfTerm';
+      take(s.requestPlanChange(PROVIDER, id, { plan, takesEffect }), 'requestPlanChange');
     }
   }
   return stream;
@@ -268,6 +307,8 @@ describe('chaos: the consumer process is SIGKILLed and restarted at random point
         );
       };
 
+      // What Google publishes after the service's own calls (a plan change it approved that applies at once).
+      fake.setPublisher((message) => publish([message]));
       await service.start();
       await publish(stream.messages);
 
@@ -297,6 +338,13 @@ describe('chaos: the consumer process is SIGKILLed and restarted at random point
       const outcomes = new Map<string, string>();
       const missing = new Set(expected.keys());
       const pendingApproval = new Map(stream.approveByService.map((a) => [a.id, a]));
+      // Google activates what it approved itself once the service has recorded its ENTITLEMENT_OFFER_ACCEPTED.
+      const acceptedEvent = new Map(
+        stream.messages
+          .filter((m) => m.eventType === 'ENTITLEMENT_OFFER_ACCEPTED' && 'entitlement' in m)
+          .map((m) => [(m as { entitlement: { id: string } }).entitlement.id, eventDocumentId('gcp', m.eventId)]),
+      );
+      const pendingActivation = new Set(stream.googleApproved);
       const refresh = async (): Promise<void> => {
         for (const id of expected.keys()) if (!outcomes.has(id)) missing.add(id);
         const ids = [...missing];
@@ -325,6 +373,11 @@ describe('chaos: the consumer process is SIGKILLed and restarted at random point
           pendingApproval.delete(id);
           await publish(later);
         }
+        for (const id of pendingActivation) {
+          if (!outcomes.has(acceptedEvent.get(id)!)) continue;
+          pendingActivation.delete(id);
+          await publish(ok(fake.state.activateEntitlement(PROVIDER, id), 'activate').messages);
+        }
       };
 
       // Until every event is recorded and every approval the service owed was made (and activated),
@@ -334,16 +387,16 @@ describe('chaos: the consumer process is SIGKILLed and restarted at random point
       let lastReport = Date.now();
       let stalled = false;
       try {
-        while (missing.size > 0 || pendingApproval.size > 0) {
+        while (missing.size > 0 || pendingApproval.size > 0 || pendingActivation.size > 0) {
           if (Date.now() - started > DEADLINE_MS || Date.now() - lastProgress > STALL_MS) {
             stalled = true;
             break;
           }
           await new Promise((r) => setTimeout(r, 1000));
-          const before = missing.size + pendingApproval.size;
+          const before = missing.size + pendingApproval.size + pendingActivation.size;
           await activateApproved();
           await refresh();
-          if (missing.size + pendingApproval.size !== before) lastProgress = Date.now();
+          if (missing.size + pendingApproval.size + pendingActivation.size !== before) lastProgress = Date.now();
           if (Date.now() - lastReport >= 15_000) {
             lastReport = Date.now();
             process.stdout.write(
@@ -422,6 +475,14 @@ describe('chaos: the consumer process is SIGKILLed and restarted at random point
         // Safety: never two approve calls for one entitlement (or one plan change).
         approvedMoreThanOnce: approves.filter(([, approve, planChange]) => approve > 1 || planChange > 1),
         manualPlansApproved: stream.manual.filter((id) => fake.countCalls('entitlements.approve', id) > 0),
+        // Approved by Google (newOfferStartTime): the service never asks again, whatever the plan's policy.
+        googleApprovedButApproveCalled: stream.googleApproved.filter(
+          (id) => fake.countCalls('entitlements.approve', id) > 0,
+        ),
+        unmappablePlanChangesApproved: stream.unmappable.filter(
+          (id) => fake.countCalls('entitlements.approvePlanChange', id) > 0,
+        ),
+        googleApprovedNeverActivated: [...pendingActivation],
         // Liveness: every auto-approvable purchase was approved by the service, so Google could activate it.
         neverApprovedByService: unapproved,
       }).toEqual({
@@ -433,6 +494,9 @@ describe('chaos: the consumer process is SIGKILLed and restarted at random point
         accessSummaryViolations: [],
         approvedMoreThanOnce: [],
         manualPlansApproved: [],
+        googleApprovedButApproveCalled: [],
+        unmappablePlanChangesApproved: [],
+        googleApprovedNeverActivated: [],
         neverApprovedByService: [],
       });
       if (KILLS > 0) expect(service.kills).toBeGreaterThan(0);

@@ -94,11 +94,14 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
         const evSnap = await tx.get(evRef);
         const prior = priorOutcome(evSnap);
         if (prior && isFinalOutcome(prior.outcome)) return { outcome: 'duplicate' };
-        // Link tokens name the account and the product user: personal data, erased with the account.
-        const tokens = await tx.get(this.db.collection(COLLECTIONS.linkTokens).where('accountId', '==', accountId));
+        // Link and sign-up token records name the account (and the product user): erased with the account.
+        const [tokens, uses] = await Promise.all([
+          tx.get(this.db.collection(COLLECTIONS.linkTokens).where('accountId', '==', accountId)),
+          tx.get(this.db.collection(COLLECTIONS.signupTokens).where('accountId', '==', accountId)),
+        ]);
         writeEventRecord(tx, evRef, evSnap, { event, outcome: 'applied', now, retentionMs: this.retentionMs });
         tx.delete(this.accountRef(accountId));
-        for (const token of tokens.docs) tx.delete(token.ref);
+        for (const token of [...tokens.docs, ...uses.docs]) tx.delete(token.ref);
         return { outcome: 'applied' };
       });
     } catch (error) {
