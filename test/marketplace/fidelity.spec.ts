@@ -188,6 +188,22 @@ describe('Marketplace fidelity (emulators, the fake Procurement API as Google do
       ).toEqual(['done', 'refused']);
     });
 
+    it('should approve an account again after Google reset it elsewhere (the codelab tool), with the purchase parked since', async () => {
+      const accountId = await approvedAccount();
+      // accounts.reset made outside the service: sign-up PENDING again, and Google announces nothing.
+      expect(stack.fake.state.resetAccount(PROVIDER, accountId).ok).toBe(true);
+      const { entitlementId } = await stack.deliver.buy({ accountId, product: PRODUCT, plan: 'pro' });
+      expect(await marketplaceOf(entitlementId!)).toMatchObject({ approval: 'awaiting_account' });
+
+      const again = await stack.call('POST', `/admin/v1/accounts/${accountId}/approve`, approver);
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ approvedNow: true, entitlementsApproved: 1 });
+      expect(stack.fake.countCalls('entitlements.approve', entitlementId)).toBe(1);
+      // Within one approval round the claim still holds: a second approval is refused, with no call.
+      expect((await stack.call('POST', `/admin/v1/accounts/${accountId}/approve`, approver)).status).toBe(409);
+      expect(stack.fake.countCalls('accounts.approve', accountId)).toBe(2);
+    });
+
     it('should reset an account listed in marketplace.testAccounts without the flag, and forget its link', async () => {
       await approvedAccount(TEST_ACCOUNT);
       await activeEntitlement(TEST_ACCOUNT);

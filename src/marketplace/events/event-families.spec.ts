@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Entitlement } from '../procurement/procurement.client.js';
 import { decideAccount } from './accounts.js';
-import type { DecisionInput } from './decision.js';
+import { UNMAPPED_PLAN_REJECTION, type DecisionInput } from './decision.js';
 import { decideEntitlement, isKnownEntitlementEvent } from './event-families.js';
 
 const ALL_EVENT_TYPES = [
@@ -72,6 +72,35 @@ describe('Marketplace decisions (eventType, fetched state, policy)', () => {
       action: null,
       approval: 'awaiting_admin',
     });
+  });
+
+  it('should take an entitlement carrying newOfferStartTime as approved already, whatever the policy or account', () => {
+    const approved: Entitlement = { ...requested, newOfferStartTime: '2026-12-01T00:00:00Z' };
+    for (const t of ['ENTITLEMENT_CREATION_REQUESTED', 'ENTITLEMENT_OFFER_ACCEPTED']) {
+      for (const overrides of [{}, { entitlementMode: 'manual' as const }, { accountApproved: false }]) {
+        expect(decideEntitlement(input(t, approved, overrides))).toMatchObject({
+          action: null,
+          approval: 'approval_requested',
+        });
+      }
+    }
+  });
+
+  it('should never approve a plan change to a plan the catalog cannot map: wait for an admin, saying why, or reject', () => {
+    const problem = 'unknown plan "platinum" of gcp product "p": add it to config/products.yaml';
+    expect(
+      decideEntitlement(
+        input('ENTITLEMENT_PLAN_CHANGE_REQUESTED', planChangeRequested, { pendingPlanProblem: problem }),
+      ),
+    ).toMatchObject({ action: null, planChangeApproval: 'awaiting_admin', planChangeReason: problem });
+    expect(
+      decideEntitlement(
+        input('ENTITLEMENT_PLAN_CHANGE_REQUESTED', planChangeRequested, {
+          pendingPlanProblem: problem,
+          unmappedPlanChange: 'reject',
+        }),
+      ),
+    ).toMatchObject({ action: { kind: 'rejectPlanChange', pendingPlan: 'basic', reason: UNMAPPED_PLAN_REJECTION } });
   });
 
   it('should only act while the fetched state still asks for it', () => {

@@ -29,4 +29,24 @@ describe('ProcurementClient transport', () => {
       'entitlements.get providers/p/entitlements/e-1: network error (ECONNREFUSED)',
     );
   }, 20_000);
+
+  it('should refuse an id that can never name a resource before sending, as never retryable', async () => {
+    const config = {
+      env: {
+        MARKETPLACE_PROVIDER_ID: 'p',
+        PROCUREMENT_ROOT_URL: `http://127.0.0.1:${await closedPort()}/`,
+        PROCUREMENT_STATIC_TOKEN: 't',
+      },
+    } as unknown as AppConfig;
+    const client = new ProcurementClient(config);
+    for (const id of ['..', '.', 'a/b', 'x:approve', '']) {
+      const error = await client.getEntitlement(id).catch((e: unknown) => e);
+      expect({ id, kind: (error as ProcurementError).kind, retryable: (error as ProcurementError).retryable }).toEqual({
+        id,
+        kind: 'invalid_name',
+        retryable: false,
+      });
+    }
+    await expect(client.approveAccount('../x')).rejects.toMatchObject({ kind: 'invalid_name' });
+  });
 });
