@@ -57,6 +57,27 @@ describe('simulator command line', () => {
     expect(published.map((m) => m.eventType)).toEqual(['ACCOUNT_ACTIVE', 'ENTITLEMENT_CREATION_REQUESTED']);
   });
 
+  it("should buy with Google's automatic approval, apply a plan change at once, and flush what Google announced", async () => {
+    expect(await run('buy', '--product', 'acme.example.com', '--plan', 'pro', '--auto-approval')).toBe(0);
+    expect(published.map((m) => m.eventType)).toEqual(['ACCOUNT_ACTIVE', 'ENTITLEMENT_OFFER_ACCEPTED']);
+    const id = printed('entitlementId');
+    expect(await run('activate', id)).toBe(0);
+    expect(await run('change-plan', id, '--plan', 'basic', '--now')).toBe(0);
+    // The seller's service approves (a provider call); Google's ENTITLEMENT_PLAN_CHANGED waits for a publisher.
+    const entitlement = fake.state.getEntitlement('cli-provider', id);
+    expect(entitlement.ok && entitlement.value.state).toBe('ENTITLEMENT_PENDING_PLAN_CHANGE_APPROVAL');
+    const approved = await fetch(`${fake.url}/v1/providers/cli-provider/entitlements/${id}:approvePlanChange`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+      body: JSON.stringify({ pendingPlanName: 'basic' }),
+    });
+    expect(approved.status).toBe(200);
+    published = [];
+    expect(await run('flush')).toBe(0);
+    expect(published.map((m) => m.eventType)).toEqual(['ENTITLEMENT_PLAN_CHANGED']);
+    expect(out.at(-1)).toMatch(/published ENTITLEMENT_PLAN_CHANGED/);
+  });
+
   it('should drive a whole lifecycle from the command line', async () => {
     await run('buy', '--product', 'acme.example.com', '--plan', 'pro');
     const id = printed('entitlementId');
