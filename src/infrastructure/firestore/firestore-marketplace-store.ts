@@ -35,6 +35,12 @@ interface LinkTokenDoc {
   completedAt: Date | null;
   /** Order ids of the sign-up token; absent on tokens issued before orders were kept. */
   orders?: string[];
+  /** The orders the link call that consumed the token claimed (empty: the whole account). */
+  orderIds?: string[];
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 @Injectable()
@@ -220,7 +226,9 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
       if (!token || token.accountId !== link.accountId) return { ok: false, reason: 'unknown_token' };
       if (token.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
       if (token.consumedAt) {
-        const retry = token.userId === link.userId && !token.completedAt;
+        // A retry of the same call (same user, same orders) whose link did not complete: let it finish.
+        const sameOrders = sameSet(token.orderIds ?? [], link.orderIds);
+        const retry = token.userId === link.userId && sameOrders && !token.completedAt;
         return retry ? { ok: true, resumed: true } : { ok: false, reason: 'reused' };
       }
       if (!snap?.exists) return { ok: false, reason: 'no_account' };
@@ -234,7 +242,7 @@ export class FirestoreMarketplaceStore extends MarketplaceStore {
       if (link.orderIds.some((order) => orderLinks[order] && orderLinks[order].userId !== link.userId)) {
         return { ok: false, reason: 'order_linked_to_other_user' };
       }
-      tx.update(tokenRef, { consumedAt: now, userId: link.userId, linkedBy: link.linkedBy });
+      tx.update(tokenRef, { consumedAt: now, userId: link.userId, linkedBy: link.linkedBy, orderIds: link.orderIds });
       const version = ((snap.get('version') as number | undefined) ?? 0) + 1;
       if (link.orderIds.length > 0) {
         const claimed = Object.fromEntries(
