@@ -1,6 +1,6 @@
 // npm run bench:coldstart [-- --runs 7 --import-runs 5]
 //
-// Cold start: from spawn() of the process to the first 200 from GET /healthz (polled on fresh
+// Cold start: from spawn() of the process to the first 200 from GET /health/live (polled on fresh
 // connections every 2 ms). Contenders, run interleaved, median of `runs` each:
 //   service         the service as the container runs it: `node <CMD flags> dist/service.cjs` (the
 //                   launcher and bundle of scripts/bundle.mjs) with the code cache written as the
@@ -119,7 +119,7 @@ run(async () => {
 
 ${provenance('bench:coldstart')}
 
-From \`spawn()\` to the first 200 from \`GET /healthz\` (polled on fresh connections every 2 ms), ${o.runs} runs each,
+From \`spawn()\` to the first 200 from \`GET /health/live\` (polled on fresh connections every 2 ms), ${o.runs} runs each,
 interleaved, after one untimed start each (warm file-system cache). The service runs as the container runs it:
 \`${serviceCommand(build)}\`, the launcher of the bundle \`dist/service.bundle.cjs\` (\`scripts/bundle.mjs\`: tsc's
 output with every dependency in one CommonJS file), with the V8 code cache the image build writes after running the
@@ -162,7 +162,7 @@ ${table(
   );
 });
 
-/** ms from spawn() to the first 200 from /healthz; the process is killed afterwards. */
+/** ms from spawn() to the first 200 from /health/live; the process is killed afterwards. */
 async function coldStart(contender) {
   const port = await freePort();
   const t0 = performance.now();
@@ -175,7 +175,7 @@ async function coldStart(contender) {
   child.stderr.on('data', (c) => (stderr += c));
   const kill = () => child.kill('SIGKILL');
   onExit(kill);
-  const url = `http://127.0.0.1:${port}/healthz`;
+  const url = `http://127.0.0.1:${port}/health/live`;
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${contender.name} exited with ${child.exitCode}: ${stderr}`);

@@ -235,7 +235,7 @@ async function measure(contender, { build, fake, firestoreHost, pubsubHost, emul
       NODE_ENV: 'production',
       CONFIG_DIR: join(ROOT, 'config'),
     });
-    await waitForStatus(`http://127.0.0.1:${port}/readyz`, { child, timeoutMs: 60_000 });
+    await waitForStatus(`http://127.0.0.1:${port}/health/ready`, { child, timeoutMs: 60_000 });
   } else {
     const mode = contender === 'ack-only' ? { BASELINE_MODE: 'ack-only' } : {};
     child = startNode(contender, [join(ROOT, 'bench', 'baseline', 'marketplace-consumer.mjs')], { ...env, ...mode });

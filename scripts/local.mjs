@@ -119,9 +119,9 @@ async function main() {
   await fetch(`${control}/accounts`, { method: 'POST', body: JSON.stringify({ accountId: DEMO_ACCOUNT }) });
   await fetch(`${control}/accounts/${DEMO_ACCOUNT}:approve`, { method: 'POST', body: '{}' });
   start('service', ['dist/service.cjs'], { ...LOCAL_ENV, ...emulatorEnv, PORT });
-  await waitFor(`http://127.0.0.1:${PORT}/readyz`, 'the service');
+  await waitFor(`http://127.0.0.1:${PORT}/health/ready`, 'the service');
 
-  log(`ready. Service http://127.0.0.1:${PORT}  (health: /healthz, /readyz)`);
+  log(`ready. Service http://127.0.0.1:${PORT}  (health: /health/live, /health/ready)`);
   log(
     `Firestore emulator ${emulators.firestoreHost}, Pub/Sub emulator ${emulators.pubsubHost}, fake Procurement API http://127.0.0.1:${FAKE_PORT}`,
   );

@@ -164,9 +164,9 @@ describe('npm run local (the README first command)', () => {
         await new Promise((r) => setTimeout(r, 250));
       }
       expect(output).toContain('ready');
-      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const health = await fetch(`http://127.0.0.1:${port}/health/live`);
       expect(health.status).toBe(200);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
       expect(await ready.json()).toEqual({ status: 'ok', firestore: 'ok' });
 
       // The README's sandbox walk-through: a purchase becomes an active entitlement in Firestore.
@@ -200,7 +200,7 @@ describe('npm run local (the README first command)', () => {
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
     }
     expect(child.exitCode).toBe(0);
-    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
     await expect(fetch(`http://127.0.0.1:${fakePort}/__control/calls`)).rejects.toThrow();
   }, 240_000);
 });

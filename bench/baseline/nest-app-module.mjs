@@ -1,6 +1,6 @@
 // The bare NestJS app of `npm run bench:coldstart` (bench/baseline/nest-app.mjs runs it): the same
 // HTTP adapter as the service (@nestjs/platform-fastify, NestFactory.create with the raw body kept),
-// one module, one controller answering GET /healthz. Decorators are applied as plain calls (no
+// one module, one controller answering GET /health/live. Decorators are applied as plain calls (no
 // TypeScript build). Exports `main()` like src/server.ts, so scripts/bundle.mjs can give it the
 // service's treatment (bundle, launcher, code cache) for the comparison row.
 import 'reflect-metadata';
@@ -14,7 +14,7 @@ class HealthController {
   }
 }
 const live = Object.getOwnPropertyDescriptor(HealthController.prototype, 'live');
-Get('healthz')(HealthController.prototype, 'live', live);
+Get('health/live')(HealthController.prototype, 'live', live);
 HttpCode(200)(HealthController.prototype, 'live', live);
 Controller()(HealthController);
 

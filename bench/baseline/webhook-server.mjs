@@ -94,7 +94,7 @@ function reply(res, status, body) {
 }
 
 const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/healthz') return reply(res, 200, { status: 'ok' });
+  if (req.method === 'GET' && req.url === '/health/live') return reply(res, 200, { status: 'ok' });
   if (req.method !== 'POST' || req.url !== '/webhooks/purchasely') return reply(res, 404, { error: 'not found' });
   const chunks = [];
   let size = 0;

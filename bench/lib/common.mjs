@@ -418,7 +418,7 @@ writes a V8 CPU profile of every process it starts (the figures of such a run ar
 | ------------------------- | ---------------------------------------------------------------- | -------------------------------- |
 | \`npm run bench:pipeline\`  | Marketplace events/s, Pub/Sub emulator → service → Firestore     | ≥ 0.9 × bare consumer            |
 | \`npm run bench:webhooks\`  | Purchasely webhook requests/s and p50/p99 latency                | ≥ 0.8 × bare \`node:http\` handler |
-| \`npm run bench:coldstart\` | spawn → first 200 from \`/healthz\`; load time of heavy imports    | ≤ 1.3 × bare NestJS, and < 1 s   |
+| \`npm run bench:coldstart\` | spawn → first 200 from \`/health/live\`; load time of heavy imports    | ≤ 1.3 × bare NestJS, and < 1 s   |
 | \`npm run bench:memory\`    | RSS after 10,000 events                                          | < 200 MB                         |
 
 Options go after \`--\`, e.g. \`npm run bench:pipeline -- --messages 5000 --rounds 5\`; each script's header lists them.

@@ -6,7 +6,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { ROOT, freePort, log, projectId, startNode, waitForStatus } from './common.mjs';
 import { SECRET } from './purchasely.mjs';
 
-/** Starts `service` or `baseline`; resolves once /healthz answers 200. */
+/** Starts `service` or `baseline`; resolves once /health/live answers 200. */
 export async function startHttpContender(name, { build, firestoreHost, env = {} }) {
   const port = await freePort();
   const project = projectId(`bench-${name}`);
@@ -25,7 +25,7 @@ export async function startHttpContender(name, { build, firestoreHost, env = {} 
           PURCHASELY_SECRET: SECRET,
         });
   const url = `http://127.0.0.1:${port}`;
-  await waitForStatus(`${url}/healthz`, { child, timeoutMs: 60_000 });
+  await waitForStatus(`${url}/health/live`, { child, timeoutMs: 60_000 });
   return { name, child, url, project };
 }
 

@@ -224,7 +224,7 @@ describe('Admin API deny-by-default', () => {
   });
 
   it('should leave routes outside /admin to their own rules', async () => {
-    const health = await fetch(`${url}/healthz`);
+    const health = await fetch(`${url}/health/live`);
     expect(health.ok).toBe(true);
   });
 });

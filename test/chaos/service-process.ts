@@ -37,9 +37,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function healthz(port: number): Promise<number> {
+function live(port: number): Promise<number> {
   return new Promise((resolveStatus, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/health/live', agent: false }, (res) => {
       res.resume();
       res.on('end', () => resolveStatus(res.statusCode ?? 0));
     });
@@ -50,7 +50,7 @@ function healthz(port: number): Promise<number> {
 
 /**
  * The service as the container runs it (`node dist/service.cjs`), restartable: `start()` spawns it
- * on a fresh port and waits for /healthz; `kill()` is SIGKILL (no shutdown hooks, no drain).
+ * on a fresh port and waits for /health/live; `kill()` is SIGKILL (no shutdown hooks, no drain).
  */
 export class ServiceProcess {
   private child?: ChildProcess;
@@ -100,12 +100,12 @@ export class ServiceProcess {
         );
       }
       try {
-        if ((await healthz(port)) === 200) return;
+        if ((await live(port)) === 200) return;
       } catch {
         /* not listening yet */
       }
       if (Date.now() > deadline)
-        throw new Error(`the service did not answer /healthz within ${timeoutMs} ms:\n${this.lastOutput()}`);
+        throw new Error(`the service did not answer /health/live within ${timeoutMs} ms:\n${this.lastOutput()}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
