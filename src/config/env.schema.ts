@@ -50,14 +50,43 @@ const adminApiKeys = csv.pipe(
 );
 
 /**
+ * What the production deployment (deploy/service.yaml, applied by cloudbuild.yaml) must do with a
+ * variable; test/deploy checks the description against these marks. Unmarked: optional, and its
+ * default is what production wants. Secrets (SECRET_ENV) come from Secret Manager there, and each one is
+ * mounted unless it is marked `forbidden` or belongs to a `one-of` group the description satisfies.
+ * - `required`: the description sets it (a value, or a secret);
+ * - `one-of`: the description sets at least one variable of the group;
+ * - `forbidden`: never set in production (the reason says why).
+ */
+export type ProductionRule =
+  { production: 'required' } | { production: 'one-of'; group: string } | { production: 'forbidden'; why: string };
+export const productionRules = z.registry<ProductionRule>();
+const mark =
+  (rule: ProductionRule) =>
+  <T extends z.ZodType>(schema: T): T => {
+    productionRules.add(schema, rule);
+    return schema;
+  };
+const required = mark({ production: 'required' });
+const oneOf = (group: string) => mark({ production: 'one-of', group });
+const forbidden = (why: string) => mark({ production: 'forbidden', why });
+const consumer = oneOf('the Marketplace consumer (pull or push)');
+const adminCallers = oneOf('admin callers (people or API keys)');
+const linkCallers = oneOf('link callers (ID tokens or API keys)');
+const easyCartProof = oneOf('EasyCart authentication (signing keys or URL token)');
+const sandboxOnly = forbidden('local sandbox and tests only');
+
+/**
  * Every environment variable the service reads. Infrastructure and secrets come from here;
  * product mapping and policies from `config/*.yaml`. The README's configuration table mirrors this.
  */
 export const envSchema = z.object({
-  PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  PORT: forbidden('Cloud Run sets it')(z.coerce.number().int().min(1).max(65535).default(8080)),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  GOOGLE_CLOUD_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
+  GOOGLE_CLOUD_PROJECT: required(
+    z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
+  ),
   FIRESTORE_DATABASE_ID: z.string().min(1).default('(default)'),
   CONFIG_DIR: z.string().min(1).default('config'),
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
@@ -91,24 +120,26 @@ export const envSchema = z.object({
   /** Raw bodies of refused requests kept as samples, per source and minute, each cut (docs/operations.md). */
   REFUSAL_SAMPLES_PER_MINUTE: z.coerce.number().int().min(0).max(100).default(5),
 
-  MARKETPLACE_PROVIDER_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/, 'must be a Marketplace provider id')
-    .optional(),
-  MARKETPLACE_SUBSCRIPTION: z.string().min(1).optional(),
-  PROCUREMENT_ROOT_URL: url.optional(),
+  MARKETPLACE_PROVIDER_ID: required(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'must be a Marketplace provider id')
+      .optional(),
+  ),
+  MARKETPLACE_SUBSCRIPTION: consumer(z.string().min(1).optional()),
+  PROCUREMENT_ROOT_URL: sandboxOnly(url.optional()),
   /** Static bearer token instead of Application Default Credentials: only for the local fake. */
-  PROCUREMENT_STATIC_TOKEN: z.string().min(1).optional(),
+  PROCUREMENT_STATIC_TOKEN: sandboxOnly(z.string().min(1).optional()),
   /** Google's OIDC keys for push tokens; pinned, overridable for the local issuer in tests. */
-  GOOGLE_OIDC_JWKS_URL: url.default('https://www.googleapis.com/oauth2/v3/certs'),
-  PUSH_AUDIENCE: z.string().min(1).optional(),
+  GOOGLE_OIDC_JWKS_URL: sandboxOnly(url.default('https://www.googleapis.com/oauth2/v3/certs')),
+  PUSH_AUDIENCE: consumer(z.string().min(1).optional()),
   PUSH_SERVICE_ACCOUNT: z.email().optional(),
 
   /** Lifecycle jobs (docs/lifecycle.md): Cloud Scheduler's OIDC tokens for this audience, from this service account. */
-  SCHEDULER_AUDIENCE: z.string().min(1).optional(),
+  SCHEDULER_AUDIENCE: required(z.string().min(1).optional()),
   SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
   /** Run the lifecycle jobs in-process every N seconds (local sandbox); 0 = off, Cloud Scheduler calls the triggers. */
-  LIFECYCLE_TIMER_SECONDS: z.coerce.number().int().min(0).max(86_400).default(0),
+  LIFECYCLE_TIMER_SECONDS: sandboxOnly(z.coerce.number().int().min(0).max(86_400).default(0)),
   /** Outbound change events (docs/change-events.md): topic name or `projects/p/topics/t`; off when unset. */
   CHANGE_EVENTS_TOPIC: z.string().min(1).optional(),
 
@@ -124,18 +155,18 @@ export const envSchema = z.object({
   /** Admin API (docs/admin-api.md): Google ID tokens for this audience (the Cloud Run URL or a custom audience)... */
   ADMIN_AUDIENCE: z.string().min(1).optional(),
   /** ...whose e-mail or Workspace domain is listed here (approvers may do everything viewers may). */
-  ADMIN_APPROVERS: adminPrincipals.default([]),
-  ADMIN_VIEWERS: adminPrincipals.default([]),
+  ADMIN_APPROVERS: adminCallers(adminPrincipals.default([])),
+  ADMIN_VIEWERS: adminCallers(adminPrincipals.default([])),
   /** Named API keys for automation, stored hashed: `name:viewer|approver:sha256hex`, comma-separated. */
-  ADMIN_API_KEYS: adminApiKeys.default([]),
+  ADMIN_API_KEYS: adminCallers(adminApiKeys.default([])),
   /** Per caller (token bucket): sustained requests per minute, and the burst allowed on top of an idle bucket. */
   ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   ADMIN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000).default(30),
 
   PURCHASELY_SECRETS: secretList.optional(),
   PURCHASELY_ALLOW_DEPRECATED_SIGNATURES: bool.default(false),
-  EASYCART_SIGNING_KEYS: secretList.optional(),
-  EASYCART_URL_TOKEN: pathToken.optional(),
+  EASYCART_SIGNING_KEYS: easyCartProof(secretList.optional()),
+  EASYCART_URL_TOKEN: easyCartProof(pathToken.optional()),
   GETCOURSE_PATH_TOKEN: pathToken.optional(),
   /** The GetCourse school's time zone (IANA): GetCourse sends local times without a zone. */
   GETCOURSE_TIMEZONE: z
@@ -152,24 +183,24 @@ export const envSchema = z.object({
     .default('Europe/Moscow'),
 
   /** Marketplace sign-up (docs/marketplace-signup.md): the product domain Google puts in the token's `aud`. */
-  MARKETPLACE_SIGNUP_AUDIENCE: z.string().min(1).optional(),
+  MARKETPLACE_SIGNUP_AUDIENCE: required(z.string().min(1).optional()),
   /** Keys of the sign-up token, pinned (never taken from the token's `iss`); a local key server in tests. */
-  MARKETPLACE_SIGNUP_KEYS_URL: url.default(
-    'https://www.googleapis.com/robot/v1/metadata/x509/cloud-commerce-partner@system.gserviceaccount.com',
+  MARKETPLACE_SIGNUP_KEYS_URL: sandboxOnly(
+    url.default('https://www.googleapis.com/robot/v1/metadata/x509/cloud-commerce-partner@system.gserviceaccount.com'),
   ),
   /** Expected `iss` instead of Google's: only for a local sandbox, refused in production. */
-  MARKETPLACE_SIGNUP_ISSUER: z.string().min(1).optional(),
+  MARKETPLACE_SIGNUP_ISSUER: sandboxOnly(z.string().min(1).optional()),
   /** The product's sign-up page the browser is sent to (303) with `?linkToken=`. */
   MARKETPLACE_SIGNUP_REDIRECT_URL: url.optional(),
   /** HMAC key of the link tokens. */
   MARKETPLACE_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** POST /marketplace/link callers: Google ID tokens for this audience from these service accounts... */
-  LINK_AUDIENCE: z.string().min(1).optional(),
+  LINK_AUDIENCE: linkCallers(z.string().min(1).optional()),
   LINK_ALLOWED_CALLERS: csv.pipe(z.array(z.email()).min(1, 'name at least one service account')).optional(),
   /** ...and/or static bearer API keys (comma-separated, for rotation). */
-  LINK_API_KEYS: csv
-    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1).max(4))
-    .optional(),
+  LINK_API_KEYS: linkCallers(
+    csv.pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1).max(4)).optional(),
+  ),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,4 @@
 import { describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
@@ -97,16 +96,22 @@ describe('cloudbuild.yaml', () => {
     for (const key of Object.keys(build.substitutions)) expect(key).toMatch(/^_[A-Z0-9_]+$/);
   });
 
-  it('should install, lint, test with the emulators, build, push and deploy, in that order', () => {
-    expect(build.steps.map((s) => s.id)).toEqual(['install', 'lint', 'test', 'image', 'push', 'deploy']);
+  it('should install, render the service description, lint, test with the emulators, build, push and apply it', () => {
+    expect(build.steps.map((s) => s.id)).toEqual(['install', 'render', 'lint', 'test', 'image', 'push', 'deploy']);
     const test = JSON.stringify(build.steps.find((s) => s.id === 'test'));
     expect(test).toContain('google-cloud-cli-firestore-emulator');
     expect(test).toContain('google-cloud-cli-pubsub-emulator');
     expect(test).toContain('npm test');
-    const deploy = (build.steps.find((s) => s.id === 'deploy')!.args as string[]).join(' ');
-    expect(deploy).toContain('--set-secrets=');
-    expect(deploy).toContain('--no-allow-unauthenticated');
-    expect(build.images).toHaveLength(1);
+    const render = build.steps.find((s) => s.id === 'render')!.args as string[];
+    expect(render.slice(0, 2)).toEqual(['scripts/deploy-config.mjs', 'render']);
+    expect(render).toContain('--out=service.rendered.yaml');
+    const image = '${_REGION}-docker.pkg.dev/${PROJECT_ID}/${_REPOSITORY}/${_SERVICE}:${BUILD_ID}';
+    expect(render).toContain(`--image=${image}`);
+    expect(build.images).toEqual([image]);
+    // Everything about the service (env, secrets, probes, ingress) is in deploy/service.yaml, applied as a whole.
+    const deploy = build.steps.find((s) => s.id === 'deploy')!;
+    expect(deploy.args).toEqual(['run', 'services', 'replace', 'service.rendered.yaml', '--region=${_REGION}']);
+    expect(text).not.toMatch(/--set-env-vars|--set-secrets|allow-unauthenticated/);
   });
 });
 
@@ -135,59 +140,5 @@ describe('Dockerfile', () => {
       expect(runtime).toContain(`/app/dist/${file} `);
     }
     expect(readFileSync('.dockerignore', 'utf8')).toContain('node_modules');
-  });
-});
-
-describe('scripts/setup-gcp.sh --dry-run', () => {
-  it('should print every command it would run, idempotently guarded, without calling anything', () => {
-    const result = spawnSync(
-      'bash',
-      [
-        'scripts/setup-gcp.sh',
-        '--project',
-        'acme-prod',
-        '--provider-id',
-        'acme-public',
-        '--push',
-        'https://svc.example.run.app',
-        '--dry-run',
-      ],
-      {
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH },
-      },
-    );
-    expect(result.status).toBe(0);
-    const commands = result.stdout.split('\n').filter((l) => l.startsWith('+ '));
-    expect(commands.length).toBeGreaterThan(25);
-    const all = commands.join('\n');
-    for (const expected of [
-      'services enable',
-      'iam service-accounts create entitlements-runtime',
-      'artifacts repositories create entitlements',
-      'firestore indexes composite create',
-      'firestore fields ttls update expireAt --collection-group=events --enable-ttl',
-      'pubsub topics create marketplace-dead-letter',
-      '--expiration-period=never',
-      '--max-delivery-attempts=10',
-      '--dead-letter-topic=marketplace-dead-letter',
-      '--push-endpoint=https://svc.example.run.app/marketplace/push',
-      '--push-auth-service-account=entitlements-push@acme-prod.iam.gserviceaccount.com',
-      'topics/acme-public',
-      'secrets create purchasely-secrets',
-      'scheduler jobs create http entitlements-reconcile',
-      '--oidc-service-account-email=entitlements-scheduler@acme-prod.iam.gserviceaccount.com',
-    ]) {
-      expect({ expected, found: all.includes(expected) }).toEqual({ expected, found: true });
-    }
-    // Every create is guarded by a describe (idempotent).
-    for (const line of commands.filter((l) => / create /.test(l) && !l.includes('indexes composite')))
-      expect(line).toContain(' describe ');
-  });
-
-  it('should refuse to run without a project and provider id', () => {
-    const result = spawnSync('bash', ['scripts/setup-gcp.sh', '--dry-run'], { encoding: 'utf8' });
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain('--project and --provider-id are required');
   });
 });
