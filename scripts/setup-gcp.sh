@@ -134,7 +134,8 @@ _bind_apply() {
   local kind="${BIND_ARGS[0]}"
   local extra=()
   [ "$kind" = projects ] && extra=(--condition=None)
-  w $kind add-iam-policy-binding "${BIND_ARGS[@]:1}" --member="$MEMBER" --role="$ROLE" "${extra[@]}"
+  # (the ${x[@]+...} form: bash 3.2, macOS's, refuses an empty "${x[@]}" under set -u)
+  w $kind add-iam-policy-binding "${BIND_ARGS[@]:1}" --member="$MEMBER" --role="$ROLE" ${extra[@]+"${extra[@]}"}
 }
 
 # ------------------------------------------------------------------------------------------------ facts

@@ -3,6 +3,8 @@ import { PubSub } from '@google-cloud/pubsub';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { fakeGcloud } from '../../tools/fake-gcloud/harness.js';
+import { emptyPolicy } from '../../tools/fake-gcloud/state.js';
 import { uniqueProjectId } from '../support/app.js';
 // @ts-expect-error plain ESM helper without types
 import { freePort } from '../../scripts/emulators.mjs';
@@ -23,6 +25,7 @@ function run(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn('bash', ['scripts/smoke.sh', ...args], { env: { PATH: process.env.PATH, ...env } });
+    child.stdin.end();
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -148,6 +151,66 @@ describe('scripts/smoke.sh against the built service started with the production
     expect(result.stdout).toMatch(/^problem +admin: GET \/admin\/v1\/me: HTTP 401 .*\(the credential is not one/m);
     const none = await run([url], {});
     expect(none.stdout).toMatch(/^problem +admin: no credential: set SMOKE_ADMIN_KEY/m);
+  });
+
+  it('should read, with --project, the secrets and the sign-up page of the deployed service (fake gcloud)', async () => {
+    const fake = fakeGcloud({ projectId: 'acme-prod' });
+    try {
+      // What the deploy left: the service as described, its secrets with their values.
+      const deployed = renderedEnv({ projectId: 'acme-prod' }).doc;
+      const container = deployed.spec.template.spec.containers[0]!;
+      container.env = container.env.map((e) =>
+        e.name === 'MARKETPLACE_SIGNUP_REDIRECT_URL' ? { name: e.name, value: pageUrl } : e,
+      );
+      fake.update((p) => {
+        p.enabledApis.push('run.googleapis.com', 'secretmanager.googleapis.com');
+        for (const e of container.env) {
+          const ref = e.valueFrom?.secretKeyRef;
+          const value = SECRETS[e.name as keyof typeof SECRETS];
+          if (ref && value) p.secrets[ref.name] = { versions: [{ data: value, state: 'ENABLED' }], iam: emptyPolicy() };
+        }
+        p.runServices['europe-west1/marketplace-entitlements'] = {
+          description: deployed as unknown as Record<string, unknown>,
+          url,
+          deterministicUrl: url,
+          revisions: ['marketplace-entitlements-00001-abc'],
+          traffic: [{ revisionName: 'marketplace-entitlements-00001-abc', percent: 100 }],
+          iam: emptyPolicy(),
+        };
+      });
+      const result = await run([url, '--project', 'acme-prod'], { ...fake.env, SMOKE_ADMIN_KEY: ADMIN_KEY });
+      expect({ out: result.stdout, err: result.stderr, code: result.code }).toMatchObject({ code: 0 });
+      expect(verdicts(result.stdout)).toEqual([
+        'ok health',
+        'ok purchasely',
+        'ok easycart',
+        'ok getcourse',
+        'ok sign-up',
+        'ok admin',
+      ]);
+      expect(
+        fake.calls().map((c) =>
+          c.argv
+            .filter((a) => !a.startsWith('-'))
+            .slice(0, 3)
+            .join(' '),
+        ),
+      ).toEqual([
+        'run services describe',
+        'secrets versions access',
+        'secrets versions access',
+        'secrets versions access',
+      ]);
+      // A project without the service: one line says so, the checks that need no gcloud still run.
+      fake.update((p) => (p.runServices = {}));
+      const missing = await run([url, '--project=acme-prod'], { ...fake.env, SMOKE_ADMIN_KEY: ADMIN_KEY });
+      expect(missing.stdout.split('\n')[0]).toMatch(
+        /^problem +gcloud: could not read the deployed service: .*Cannot find service/,
+      );
+      expect(missing.code).toBe(1);
+    } finally {
+      fake.close();
+    }
   });
 
   it('should keep answering the old health paths for local tools (Cloud Run probes the new ones)', async () => {
