@@ -217,6 +217,9 @@ bind "you ($CALLER) may impersonate $RUNTIME_SA (to create the Marketplace subsc
 if [ -n "$PUSH_AUDIENCE" ]; then
   MEMBER="serviceAccount:$RUNTIME_SA" ROLE=roles/iam.serviceAccountUser
   bind "runtime may attach $PUSH_SA to the push subscription" "iam service-accounts" "$PUSH_SA"
+  # Needed in projects created before 2021-04-08 for Pub/Sub to mint push tokens; harmless in newer ones.
+  MEMBER="serviceAccount:$PUBSUB_AGENT" ROLE=roles/iam.serviceAccountTokenCreator
+  bind "Pub/Sub may sign push tokens as $PUSH_SA" "iam service-accounts" "$PUSH_SA"
 fi
 
 # ------------------------------------------------------------------------------------------------ registry
