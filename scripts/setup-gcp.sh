@@ -120,7 +120,7 @@ has_binding() {
   local kind="$1"
   shift
   q $kind get-iam-policy "$@" --flatten='bindings[].members' \
-    --filter="bindings.role=$ROLE AND bindings.members=$MEMBER" --format='value(bindings.role)' && [ -n "$OUT" ]
+    --filter="bindings.role='$ROLE' AND bindings.members='$MEMBER'" --format='value(bindings.role)' && [ -n "$OUT" ]
 }
 # bind WHAT KIND NAME [FLAGS...]: converges one IAM binding ($ROLE for $MEMBER).
 bind() {
