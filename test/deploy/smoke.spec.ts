@@ -16,6 +16,7 @@ const SECRETS = {
   GETCOURSE_PATH_TOKEN: 'smoke-getcourse-path-token-000000001',
   MARKETPLACE_LINK_SECRET: 'smoke-link-secret-0123456789abcdef0123456789',
   LINK_API_KEYS: 'smoke-link-api-key-0123456789abcdef0123456789',
+  SUBJECT_KEY_SECRET: 'smoke-subject-key-secret-0123456789abcdef',
 };
 const ADMIN_KEY = 'ek_smoke_operator_key_0123456789';
 
