@@ -26,7 +26,7 @@ export interface BootstrapOptions {
  */
 export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFastifyApplication> {
   const config = options.config ?? loadConfig();
-  const logger = options.logger ?? new AppLogger(config.env.LOG_LEVEL);
+  const logger = options.logger ?? AppLogger.fromEnv(config.env);
   const clock = options.clock ?? new SystemClock();
   const env = config.env;
   const limit = env.MAX_BODY_BYTES;

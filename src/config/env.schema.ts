@@ -19,6 +19,7 @@ const pathToken = z
   .min(24, 'must be at least 24 characters')
   .max(256, 'must be at most 256 characters')
   .regex(/^[A-Za-z0-9._~-]+$/, 'must use only letters, digits and . _ ~ - (it is a URL path segment)');
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be host:port');
 /** Admin API callers: e-mail addresses or `@domain` (a Google Workspace domain, checked against the token's `hd`). */
 const adminPrincipals = csv.pipe(
   z.array(
@@ -84,6 +85,13 @@ export const envSchema = z.object({
   PORT: forbidden('Cloud Run sets it')(z.coerce.number().int().min(1).max(65535).default(8080)),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** `json` (Cloud Logging's format) or `pretty` (one readable line per event); default: pretty under NODE_ENV=development. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /** Any value turns the pretty format's colours off (no-color.org). */
+  NO_COLOR: z.string().optional(),
+  /** Set by the local sandbox and the tests; the Google clients connect there, without credentials. */
+  FIRESTORE_EMULATOR_HOST: sandboxOnly(hostPort.optional()),
+  PUBSUB_EMULATOR_HOST: sandboxOnly(hostPort.optional()),
   GOOGLE_CLOUD_PROJECT: required(
     z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
   ),

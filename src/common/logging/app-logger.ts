@@ -1,5 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
+import { isatty } from 'node:tty';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import type { Env } from '../../config/env.schema.js';
+import { prettyLine } from './pretty.js';
 import { redact } from './redact.js';
 
 const SEVERITY: Record<string, string> = {
@@ -13,18 +16,42 @@ const SEVERITY: Record<string, string> = {
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+export interface LogFormat {
+  /** `json` (production, tests) or `pretty`, one readable line per event (development; see pretty.ts). */
+  format?: 'json' | 'pretty';
+  /** Colours in the pretty format. */
+  colour?: boolean;
+}
+
+type LoggingEnv = Pick<Env, 'LOG_LEVEL' | 'LOG_FORMAT' | 'NODE_ENV' | 'NO_COLOR'>;
+
+/** LOG_FORMAT, else pretty under NODE_ENV=development and JSON otherwise; colours on a terminal unless NO_COLOR. */
+export function logFormatFor(env: Omit<LoggingEnv, 'LOG_LEVEL'>, stdoutIsTerminal = isatty(1)): Required<LogFormat> {
+  const format = env.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json');
+  return { format, colour: format === 'pretty' && stdoutIsTerminal && !env.NO_COLOR };
+}
+
 /** Cloud Logging's field for the trace a line belongs to; callers pass it as `trace`. */
 const TRACE_FIELD = 'logging.googleapis.com/trace';
 
 /**
  * JSON lines in Cloud Logging's structured shape: `severity`, `message`, and the caller's fields;
  * a `trace` field (see trace.ts) is written as `logging.googleapis.com/trace`. Secrets are
- * redacted by field name. Also Nest's logger, so framework lines share the format.
+ * redacted by field name. Also Nest's logger, so framework lines share the format. In development
+ * the same lines are written readably instead (`format: 'pretty'`, see pretty.ts).
  */
 export class AppLogger implements LoggerService {
   private readonly pino: Logger;
 
-  constructor(level: LogLevel = 'info', destination?: NodeJS.WritableStream) {
+  /** The service's logger as configured (see logFormatFor). */
+  static fromEnv(env: LoggingEnv): AppLogger {
+    return new AppLogger(env.LOG_LEVEL, undefined, logFormatFor(env));
+  }
+
+  constructor(level: LogLevel = 'info', destination?: NodeJS.WritableStream, options: LogFormat = {}) {
+    // Synchronous stdout: the last lines before an exit (SIGTERM on Cloud Run) must not be lost in a buffer.
+    const out = (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: true });
+    const colour = options.colour ?? false;
     this.pino = pino(
       {
         level,
@@ -41,8 +68,7 @@ export class AppLogger implements LoggerService {
           },
         },
       },
-      // Synchronous stdout: the last lines before an exit (SIGTERM on Cloud Run) must not be lost in a buffer.
-      (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: true }),
+      options.format === 'pretty' ? { write: (line: string) => out.write(prettyLine(line, colour)) } : out,
     );
   }
 

@@ -1,5 +1,6 @@
 import { Firestore } from '@google-cloud/firestore';
 import { AppConfig } from '../../config/app-config.js';
+import { emulatorAuth } from '../emulator-auth.js';
 
 export function createFirestore(config: AppConfig): Firestore {
   // The SDK connects to FIRESTORE_EMULATOR_HOST itself when it is set (tests, local run).
@@ -7,5 +8,6 @@ export function createFirestore(config: AppConfig): Firestore {
     projectId: config.env.GOOGLE_CLOUD_PROJECT,
     databaseId: config.env.FIRESTORE_DATABASE_ID,
     ignoreUndefinedProperties: true,
+    ...emulatorAuth(config.env.FIRESTORE_EMULATOR_HOST),
   });
 }

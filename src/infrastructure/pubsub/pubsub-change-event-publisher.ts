@@ -3,6 +3,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { TransientError } from '../../common/errors/app-error.js';
 import { ChangeEventPublisher, type OutboundMessage } from '../../lifecycle/change-event-publisher.js';
+import { emulatorAuth } from '../emulator-auth.js';
 import { loadPubSub } from './load-pubsub.js';
 
 /**
@@ -60,7 +61,10 @@ export class PubSubChangeEventPublisher extends ChangeEventPublisher implements 
     if (!this.topic) return Promise.reject(new TransientError('CHANGE_EVENTS_TOPIC is not configured'));
     const name = this.topic;
     this.opening ??= loadPubSub().then(({ PubSub }) => {
-      this.client = new PubSub({ projectId: this.config.env.GOOGLE_CLOUD_PROJECT });
+      this.client = new PubSub({
+        projectId: this.config.env.GOOGLE_CLOUD_PROJECT,
+        ...emulatorAuth(this.config.env.PUBSUB_EMULATOR_HOST),
+      });
       this.publisher = this.client.topic(name, {
         messageOrdering: true,
         batching: PUBLISH_DEFAULTS.batching,

@@ -3,6 +3,7 @@ import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap
 import { AppConfig } from '../../config/app-config.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { isTransient } from '../../common/errors/app-error.js';
+import { emulatorAuth } from '../../infrastructure/emulator-auth.js';
 import { loadPubSub } from '../../infrastructure/pubsub/load-pubsub.js';
 import { MarketplaceEvents } from '../marketplace-events.service.js';
 
@@ -75,7 +76,10 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
     // Loaded only when pulling: push-only instances skip the client's start-up cost.
     const { Duration, PubSub } = await loadPubSub();
     if (this.draining) return;
-    const pubsub = new PubSub({ projectId: this.config.env.GOOGLE_CLOUD_PROJECT });
+    const pubsub = new PubSub({
+      projectId: this.config.env.GOOGLE_CLOUD_PROJECT,
+      ...emulatorAuth(this.config.env.PUBSUB_EMULATOR_HOST),
+    });
     this.subscription = pubsub.subscription(name, {
       flowControl: PULL_DEFAULTS.flowControl,
       maxExtensionTime: Duration.from({ minutes: PULL_DEFAULTS.maxExtensionMinutes }),
