@@ -3,23 +3,36 @@
 // Marketplace topic and subscription, and the service itself, all on this machine with demo
 // configuration and no Google account. Ctrl-C stops everything it started.
 //
-//   npm run local                 (PORT=8080, fake Procurement API on 8089)
+//   npm run local                 (PORT=8080, fake Procurement API on FAKE_PROCUREMENT_PORT=8089)
 //   npm run simulate -- buy --plan pro      (in another terminal)
+//
+// It runs in steps and stops at the first that fails, with one message naming the step and what to
+// do. On a fresh clone it installs the dependencies with `npm ci` (never touching package-lock.json)
+// and builds. This script itself may run on an older Node (the system's, which started npm); the
+// service and the fake run on the Node 22 that `npm ci` installs (node_modules/.bin/node).
+// LOCAL_SKIP_BUILD=1 skips the build (the tests use it on a tree they just built).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmulators } from './emulators.mjs';
+import { emulatorProblems, killGroups, startEmulators } from './emulators.mjs';
+import { dependencyProblem, nodeForChildren, portInUse } from './local-checks.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const node = process.execPath;
 const PORT = process.env.PORT ?? '8080';
 const FAKE_PORT = process.env.FAKE_PROCUREMENT_PORT ?? '8089';
 const PROJECT = 'demo-entitlements';
 const PROVIDER = 'demo-provider';
 const DEMO_ACCOUNT = 'demo-account';
+const SANDBOX_FILE = join(root, '.local', 'sandbox.json');
+const colour = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code, text) => (colour ? `\x1b[${code}m${text}\x1b[0m` : text);
 const children = [];
+let emulators;
 let stopping = false;
+let ready = false;
+let firstSignalAt = 0;
+const startedAt = Date.now();
 
 const LOCAL_ENV = {
   GOOGLE_CLOUD_PROJECT: PROJECT,
@@ -40,18 +53,50 @@ const LOCAL_ENV = {
 };
 
 function log(line) {
-  process.stdout.write(`\x1b[36m[local]\x1b[0m ${line}\n`);
+  process.stdout.write(`${paint(36, '[local]')} ${line}\n`);
 }
 
-function start(name, args, env) {
+/** A failed step: what failed, why, and what to do about it. */
+class StepError extends Error {
+  constructor(step, reason, advice) {
+    super(reason);
+    this.step = step;
+    this.advice = advice;
+  }
+}
+
+async function step(name, advice, run) {
+  log(`${name}…`);
+  try {
+    return await run();
+  } catch (error) {
+    throw error instanceof StepError ? error : new StepError(name, error?.message ?? String(error), advice);
+  }
+}
+
+function runNpm(args) {
+  // The npm that started this script when there is one (npm run local), else npm from PATH.
+  const [command, prefix] = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
+  const result = spawnSync(command, [...prefix, ...args], { cwd: root, stdio: 'inherit' });
+  if (result.error) throw new Error(`could not run npm: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`npm ${args[0]} exited with ${result.signal ?? `code ${result.status}`}`);
+}
+
+/**
+ * Starts a child in its own process group: a terminal's Ctrl-C then reaches only npm and this
+ * script, which stops the children in order (the service drains its Pub/Sub pull first).
+ */
+function start(name, node, args, env) {
   const child = spawn(node, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
   });
   child.on('exit', (code, signal) => {
-    if (!stopping) {
-      log(`${name} exited (${signal ?? code}); stopping the sandbox`);
+    // While starting, the step that waits for the child reports its exit.
+    if (ready && !stopping) {
+      log(paint(31, `${name} exited (${signal ?? `code ${code}`}); stopping the sandbox`));
       void stop(1);
     }
   });
@@ -59,69 +104,133 @@ function start(name, args, env) {
   return child;
 }
 
-async function waitFor(url, what, timeoutMs = 60_000) {
+/** Waits for `url` to answer below 500; fails at once when `child` exits first. */
+async function waitFor(url, child, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`it exited (${child.signalCode ?? `code ${child.exitCode}`}) before it answered ${url}`);
+    }
     try {
-      const res = await fetch(url);
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
       if (res.status < 500) return;
     } catch {
       /* not yet */
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${what} did not come up at ${url}`);
+  throw new Error(`it did not answer ${url} within ${timeoutMs / 1000}s`);
 }
 
-let emulators;
-async function stop(code = 0) {
-  if (stopping) return;
-  stopping = true;
-  log('stopping…');
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
-  if (emulators) await emulators.stop();
-  process.exit(code);
+/** Creates a topic or subscription on the Pub/Sub emulator (its REST API: no client library needed here). */
+async function pubsubPut(path, body) {
+  const res = await fetch(`http://${emulators.pubsubHost}/v1/projects/${PROJECT}/${path}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok && res.status !== 409) throw new Error(`PUT ${path}: HTTP ${res.status} ${await res.text()}`);
+}
+
+async function control(path) {
+  const res = await fetch(`http://127.0.0.1:${FAKE_PORT}/__control/providers/${PROVIDER}/${path.url}`, {
+    method: 'POST',
+    body: JSON.stringify(path.body),
+  });
+  if (!res.ok) throw new Error(`fake Procurement API ${path.url}: HTTP ${res.status} ${await res.text()}`);
 }
 
 async function main() {
-  if (!existsSync(join(root, 'node_modules'))) {
-    log('installing dependencies (npm ci)…');
-    spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  await step('checking this machine', 'fix the above and run `npm run local` again', async () => {
+    const problems = [];
+    if (Number(process.versions.node.split('.')[0]) < 18) {
+      problems.push(
+        `this script needs Node ≥ 18 to start (the service then runs on the Node 22 npm ci installs); this is ${process.version}`,
+      );
+    }
+    const emulatorProblem = emulatorProblems();
+    if (emulatorProblem) problems.push(emulatorProblem.trim());
+    for (const [name, port] of [
+      ['PORT', PORT],
+      ['FAKE_PROCUREMENT_PORT', FAKE_PORT],
+    ]) {
+      if (await portInUse(port))
+        problems.push(`port ${port} is in use: stop what listens there, or set ${name}=<another port>`);
+    }
+    if (problems.length) throw new Error(problems.join('\n'));
+  });
+
+  const stale = dependencyProblem(root);
+  if (stale) {
+    await step(
+      `installing dependencies with npm ci (${stale})`,
+      'read npm’s message above. "not in sync" or "Missing: … from lock file": package-lock.json is broken (README, Development, "The lock file"); a network error: try again when the registry answers',
+      () => runNpm(['ci', '--no-audit', '--no-fund']),
+    );
   }
+  const node = await step('finding Node 22 for the service', 'run `npm ci`, or install Node ≥ 22.12', () => {
+    const found = nodeForChildren(root);
+    if ('problem' in found) throw new Error(found.problem);
+    return found;
+  });
+
   if (process.env.LOCAL_SKIP_BUILD !== '1') {
-    log('building…');
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('build failed');
+    await step('building (npm run build)', 'fix the error above; `npm run build` repeats it', () =>
+      runNpm(['run', 'build', '--silent']),
+    );
   }
 
-  log('starting the Firestore and Pub/Sub emulators…');
-  emulators = await startEmulators();
+  emulators = await step(
+    'starting the Firestore and Pub/Sub emulators',
+    'see the emulator’s last lines above; EMULATOR_START_TIMEOUT_SECONDS gives a slow machine more time',
+    () => startEmulators(),
+  );
   const emulatorEnv = { FIRESTORE_EMULATOR_HOST: emulators.firestoreHost, PUBSUB_EMULATOR_HOST: emulators.pubsubHost };
 
-  const { PubSub } = await import('@google-cloud/pubsub');
-  process.env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
-  const pubsub = new PubSub({ projectId: PROJECT });
-  const [topic] = await pubsub.createTopic('marketplace');
-  await topic.createSubscription('marketplace-sub', { ackDeadlineSeconds: 60 });
-  const [changes] = await pubsub.createTopic('entitlement-changes');
-  await changes.createSubscription('entitlement-changes-sub', { enableMessageOrdering: true });
-  await pubsub.close();
-
-  start(
-    'fake Procurement API',
-    ['dist/tools/fake-procurement/main.js', '--port', FAKE_PORT, '--provider', PROVIDER],
-    {},
+  await step(
+    'creating the Pub/Sub topics and subscriptions',
+    'the Pub/Sub emulator refused them: see above',
+    async () => {
+      await pubsubPut('topics/marketplace', {});
+      await pubsubPut('subscriptions/marketplace-sub', {
+        topic: `projects/${PROJECT}/topics/marketplace`,
+        ackDeadlineSeconds: 60,
+      });
+      await pubsubPut('topics/entitlement-changes', {});
+      await pubsubPut('subscriptions/entitlement-changes-sub', {
+        topic: `projects/${PROJECT}/topics/entitlement-changes`,
+        enableMessageOrdering: true,
+      });
+    },
   );
-  await waitFor(`http://127.0.0.1:${FAKE_PORT}/__control/calls`, 'the fake Procurement API');
-  // A demo customer whose sign-up is done, so `npm run simulate -- buy` goes straight to approval.
-  const control = `http://127.0.0.1:${FAKE_PORT}/__control/providers/${PROVIDER}`;
-  await fetch(`${control}/accounts`, { method: 'POST', body: JSON.stringify({ accountId: DEMO_ACCOUNT }) });
-  await fetch(`${control}/accounts/${DEMO_ACCOUNT}:approve`, { method: 'POST', body: '{}' });
-  start('service', ['dist/service.cjs'], { ...LOCAL_ENV, ...emulatorEnv, PORT });
-  await waitFor(`http://127.0.0.1:${PORT}/health/ready`, 'the service');
 
-  log(`ready. Service http://127.0.0.1:${PORT}  (health: /health/live, /health/ready)`);
+  await step(`starting the fake Procurement API on port ${FAKE_PORT}`, 'see its output above', async () => {
+    const fake = start(
+      'the fake Procurement API',
+      node.binary,
+      ['dist/tools/fake-procurement/main.js', '--port', FAKE_PORT, '--provider', PROVIDER],
+      {},
+    );
+    await waitFor(`http://127.0.0.1:${FAKE_PORT}/__control/calls`, fake);
+    // A demo customer whose sign-up is done, so `npm run simulate -- buy` goes straight to approval.
+    await control({ url: 'accounts', body: { accountId: DEMO_ACCOUNT } });
+    await control({ url: `accounts/${DEMO_ACCOUNT}:approve`, body: {} });
+  });
+
+  await step(`starting the service on port ${PORT} (Node ${node.version})`, 'see its log above', async () => {
+    const service = start('the service', node.binary, ['dist/service.cjs'], { ...LOCAL_ENV, ...emulatorEnv, PORT });
+    await waitFor(`http://127.0.0.1:${PORT}/health/ready`, service);
+  });
+
+  writeSandboxFile({ ...emulatorEnv, PORT, FAKE_PORT });
+  ready = true;
+  log(
+    paint(
+      32,
+      `ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. Service http://127.0.0.1:${PORT}  (health: /health/live, /health/ready)`,
+    ),
+  );
   log(
     `Firestore emulator ${emulators.firestoreHost}, Pub/Sub emulator ${emulators.pubsubHost}, fake Procurement API http://127.0.0.1:${FAKE_PORT}`,
   );
@@ -130,20 +239,83 @@ async function main() {
   log('  npm run simulate -- show <entitlementId>      # the entitlement and the access summary in Firestore');
   log('  npm run simulate -- change-plan <entitlementId> --plan basic | cancel <entitlementId> | --help');
   log('Ctrl-C stops everything.');
-  writeSandboxFile({ ...emulatorEnv, PORT, FAKE_PORT });
 }
 
 function writeSandboxFile(values) {
-  mkdirSync(join(root, '.local'), { recursive: true });
+  mkdirSync(dirname(SANDBOX_FILE), { recursive: true });
   writeFileSync(
-    join(root, '.local', 'sandbox.json'),
-    JSON.stringify({ project: PROJECT, provider: PROVIDER, demoAccount: DEMO_ACCOUNT, ...values }, null, 2),
+    SANDBOX_FILE,
+    JSON.stringify(
+      { project: PROJECT, provider: PROVIDER, demoAccount: DEMO_ACCOUNT, pid: process.pid, ...values },
+      null,
+      2,
+    ),
   );
 }
 
-process.once('SIGINT', () => void stop(0));
-process.once('SIGTERM', () => void stop(0));
+/** Stops the service first (it drains its Pub/Sub pull), then the fake, then the emulators. */
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  removeSandboxFile();
+  for (const child of [...children].reverse()) await stopChild(child);
+  if (emulators) await emulators.stop();
+  log(code === 0 ? 'stopped.' : paint(31, 'stopped.'));
+  process.exit(code);
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function removeSandboxFile() {
+  try {
+    if (JSON.parse(readFileSync(SANDBOX_FILE, 'utf8')).pid === process.pid) rmSync(SANDBOX_FILE);
+  } catch {
+    /* none, or another sandbox's */
+  }
+}
+
+function killEverything() {
+  for (const child of children) child.kill('SIGKILL');
+  if (emulators) killGroups(emulators.pids);
+}
+
+// Ctrl-C: npm forwards it to this script as well, so a signal within a second of the first is the
+// same Ctrl-C; a later one kills what is left at once.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (!stopping) {
+      firstSignalAt = Date.now();
+      return void stop(0);
+    }
+    if (Date.now() - firstSignalAt < 1_000) return;
+    log('killing what is left');
+    killEverything();
+    process.exit(130);
+  });
+}
+// Last resort if this script ends any other way: the children run in their own process groups.
+process.on('exit', () => {
+  if (!stopping) killEverything();
+});
+
 main().catch(async (error) => {
-  process.stderr.write(`${error.message ?? error}\n`);
+  const stepName = error instanceof StepError ? error.step : 'starting the sandbox';
+  process.stderr.write(`\n${paint(31, `[local] ✗ ${stepName} failed`)}\n${indent(error.message ?? String(error))}\n`);
+  if (error instanceof StepError && error.advice) process.stderr.write(`${paint(33, '  → ')}${error.advice}\n`);
   await stop(1);
 });
+
+function indent(text) {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
