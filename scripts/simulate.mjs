@@ -3,20 +3,29 @@
 // simulator (published to the Pub/Sub emulator), and `show` to read what the service wrote.
 //
 //   npm run simulate -- buy --plan pro
-//   npm run simulate -- show <entitlementId>
+//   npm run simulate -- show <entitlementId> [--json]
 //   npm run simulate -- --help
+//
+// Like `npm run local`, it may start on the system's older Node; the simulator itself runs on the
+// Node 22 that `npm ci` installs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeForChildren } from './local-checks.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sandboxFile = join(root, '.local', 'sandbox.json');
-if (!existsSync(sandboxFile)) {
-  console.error('No local sandbox is running: start it first with `npm run local`.');
+const sandbox = existsSync(sandboxFile) ? JSON.parse(readFileSync(sandboxFile, 'utf8')) : null;
+if (!sandbox || !alive(sandbox.pid)) {
+  console.error('No local sandbox is running: start it first with `npm run local` (and keep it running).');
   process.exit(2);
 }
-const sandbox = JSON.parse(readFileSync(sandboxFile, 'utf8'));
+const node = nodeForChildren(root);
+if ('problem' in node) {
+  console.error(`${node.problem}\nRun \`npm run local\` first: it installs what is missing.`);
+  process.exit(2);
+}
 const env = {
   ...process.env,
   PUBSUB_EMULATOR_HOST: sandbox.PUBSUB_EMULATOR_HOST,
@@ -28,35 +37,7 @@ const env = {
 };
 const [command, ...rest] = process.argv.slice(2);
 
-if (command === 'show') {
-  process.env.FIRESTORE_EMULATOR_HOST = sandbox.FIRESTORE_EMULATOR_HOST;
-  const { Firestore } = await import('@google-cloud/firestore');
-  const db = new Firestore({ projectId: sandbox.project });
-  const id = rest[0];
-  if (!id) {
-    const all = await db.collection('entitlements').get();
-    for (const d of all.docs)
-      console.log(`${d.id}  ${d.get('status')}  active=${d.get('active')}  ${d.get('product')}/${d.get('plan')}`);
-  } else {
-    const doc = await db
-      .collection('entitlements')
-      .doc(id.includes(':') ? id : `gcp:${id}`)
-      .get();
-    if (!doc.exists) console.log(`entitlement ${id}: not in Firestore (yet)`);
-    else {
-      const e = doc.data();
-      console.log(
-        `entitlement ${doc.id}: status=${e.status} active=${e.active} product=${e.product} plan=${e.plan} version=${e.version}`,
-      );
-      const key = e.subject?.key;
-      const access = key ? await db.collection('access').doc(key).get() : null;
-      console.log(
-        `access/${key}: ${access?.exists ? JSON.stringify({ products: access.get('products'), entitlements: Object.keys(access.get('entitlements')) }) : 'none'}`,
-      );
-    }
-  }
-  await db.terminate();
-} else if (command === 'webhook') {
+if (command === 'webhook') {
   await sendSampleWebhook(rest[0]);
 } else if (command === 'buy') {
   // The sandbox's whole purchase: buy on the demo account (signed up and approved when the sandbox
@@ -65,10 +46,11 @@ if (command === 'show') {
   if (!rest.includes('--account')) rest.push('--account', sandbox.demoAccount);
   const bought = cli(['buy', ...rest], 'pipe');
   process.stdout.write(bought.stdout);
+  process.stderr.write(bought.stderr);
   const id = /entitlementId=(\S+)/.exec(bought.stdout)?.[1];
   if (bought.status !== 0 || !id) process.exit(bought.status ?? 1);
   console.log('waiting for the service to approve it…');
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   let activated = false;
   while (!activated && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
@@ -87,11 +69,22 @@ if (command === 'show') {
 }
 
 function cli(args, stdio) {
-  return spawnSync(process.execPath, [join(root, 'dist/tools/simulator/cli.js'), ...args], {
+  return spawnSync(node.binary, [join(root, 'dist/tools/simulator/cli.js'), ...args], {
     env,
     stdio,
     encoding: 'utf8',
   });
+}
+
+/** The sandbox's `npm run local` is still running (a stale .local/sandbox.json is not). */
+function alive(pid) {
+  if (!Number.isInteger(pid)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
 }
 
 /**
@@ -109,6 +102,14 @@ async function sendSampleWebhook(provider) {
       ...fixture('purchasely/activate.json'),
       event_id: randomUUID(),
       event_created_at_ms: now,
+      event_created_at: new Date(now).toISOString(),
+      // A month paid from now (the fixture's dates are in 2023: it would be an expired subscription).
+      purchased_at_ms: now,
+      purchased_at: new Date(now).toISOString(),
+      next_renewal_at_ms: now + 30 * 86_400_000,
+      next_renewal_at: new Date(now + 30 * 86_400_000).toISOString(),
+      effective_next_renewal_at_ms: now + 30 * 86_400_000,
+      effective_next_renewal_at: new Date(now + 30 * 86_400_000).toISOString(),
       product: 'PREMIUM',
       user_id: 'demo-user',
       environment: 'PRODUCTION',
@@ -157,7 +158,15 @@ async function sendSampleWebhook(provider) {
     console.error('usage: npm run simulate -- webhook purchasely|easycart|getcourse');
     process.exit(2);
   }
-  console.log(`${provider} webhook → HTTP ${response.status} ${await response.text()}`);
-  console.log('see it with: npm run simulate -- show');
+  const text = await response.text();
+  console.log(`${provider} webhook → HTTP ${response.status} ${text}`);
+  let body = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: an error page */
+  }
+  const id = body.entitlementId ?? body.results?.[0]?.entitlementId;
+  console.log(`see it with: npm run simulate -- show${id ? ` '${id}'` : ''}`);
   process.exit(response.ok ? 0 : 1);
 }

@@ -2,12 +2,14 @@
  * Command line for the marketplace simulator, e.g.
  *   node dist/tools/simulator/cli.js buy --product acme.example.com --plan pro
  *   node dist/tools/simulator/cli.js activate <entitlementId>
+ *   node dist/tools/simulator/cli.js show <entitlementId>     (what the service wrote to Firestore)
  * Configured by PROCUREMENT_URL, MARKETPLACE_PROVIDER_ID, PUBSUB_TOPIC and GOOGLE_CLOUD_PROJECT
- * (and PUBSUB_EMULATOR_HOST, which @google-cloud/pubsub reads itself).
+ * (and PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST, which the Google clients read themselves).
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
+import { emulatorAuth } from '../../src/infrastructure/emulator-auth.js';
 import {
   MarketplaceSimulator,
   pubsubPublisher,
@@ -42,9 +44,11 @@ const USAGE = `Usage: cli.js <command> [options]
   delete-account <accountId>                      customer closes the account
   flush                                           publish what Google announced for the service's own calls
   list                                            show accounts and entitlements in the fake
+  show [<entitlementId>] [--json]                 what the service wrote to Firestore: the entitlement
+                                                  and its access summary (the latest ones without an id)
 
 Environment: PROCUREMENT_URL (${DEFAULTS.procurementUrl}), MARKETPLACE_PROVIDER_ID (${DEFAULTS.providerId}),
-PUBSUB_TOPIC (${DEFAULTS.topic}), GOOGLE_CLOUD_PROJECT, PUBSUB_EMULATOR_HOST.`;
+PUBSUB_TOPIC (${DEFAULTS.topic}), GOOGLE_CLOUD_PROJECT, PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST.`;
 
 const OPTIONS = {
   account: { type: 'string' },
@@ -56,6 +60,7 @@ const OPTIONS = {
   'auto-approval': { type: 'boolean' },
   now: { type: 'boolean' },
   cancel: { type: 'boolean' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -138,6 +143,7 @@ export async function runCli(
     }
     const procurementUrl = env['PROCUREMENT_URL'] || DEFAULTS.procurementUrl;
     const providerId = env['MARKETPLACE_PROVIDER_ID'] || DEFAULTS.providerId;
+    if (name === 'show') return await showFromEnv(id, values.json ?? false, env, out);
     if (name === 'list') {
       return await list(new MarketplaceSimulator({ procurementUrl, providerId, publish: noPublishing }), out);
     }
@@ -196,13 +202,31 @@ async function list(simulator: MarketplaceSimulator, out: (line: string) => void
 
 const noPublishing: Publish = () => Promise.reject(new Error('list does not publish'));
 
+/** Firestore of GOOGLE_CLOUD_PROJECT (or the project in PUBSUB_TOPIC), loaded only for `show`. */
+async function showFromEnv(
+  id: string | undefined,
+  json: boolean,
+  env: Readonly<Record<string, string | undefined>>,
+  out: (line: string) => void,
+): Promise<number> {
+  const projectId =
+    env['GOOGLE_CLOUD_PROJECT'] || /^projects\/([^/]+)\//.exec(env['PUBSUB_TOPIC'] || DEFAULTS.topic)?.[1];
+  const [{ Firestore }, { show }] = await Promise.all([import('@google-cloud/firestore'), import('./show.js')]);
+  const db = new Firestore({ projectId, ...emulatorAuth(env['FIRESTORE_EMULATOR_HOST']) });
+  try {
+    return await show(db, id, json, out);
+  } finally {
+    await db.terminate();
+  }
+}
+
 /** A topic on the Pub/Sub emulator is created on first use; a real one must already exist. */
 async function pubsubFromEnv(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<{ publish: Publish; close: () => Promise<void> }> {
   const topicName = env['PUBSUB_TOPIC'] || DEFAULTS.topic;
   const projectId = env['GOOGLE_CLOUD_PROJECT'] || /^projects\/([^/]+)\//.exec(topicName)?.[1];
-  const pubsub = new PubSub(projectId ? { projectId } : {});
+  const pubsub = new PubSub({ ...(projectId ? { projectId } : {}), ...emulatorAuth(env['PUBSUB_EMULATOR_HOST']) });
   const topic = pubsub.topic(topicName);
   if (env['PUBSUB_EMULATOR_HOST'] && !(await topic.exists())[0]) await topic.create();
   return { publish: pubsubPublisher(topic), close: () => pubsub.close() };
