@@ -261,7 +261,7 @@ async function stop(code) {
   removeSandboxFile();
   for (const child of [...children].reverse()) await stopChild(child);
   if (emulators) await emulators.stop();
-  log(code === 0 ? 'stopped.' : paint(31, 'stopped.'));
+  log(code === 0 ? 'stopped.' : paint(31, 'stopped after a failure.'));
   process.exit(code);
 }
 
