@@ -232,20 +232,33 @@ export async function startFirestoreEmulator(options = {}) {
   return { host, port, stop };
 }
 
+/**
+ * Ends the emulator's whole process group and waits until every process in it is gone: the
+ * Firestore emulator is a shell wrapper whose JVM outlives it for a moment, holding the port.
+ */
 async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    killGroups([child.pid]); // the wrapper is gone; its JVM may not be
-    return;
-  }
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const group = -child.pid;
+  const alive = () => {
+    try {
+      process.kill(group, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
   try {
-    process.kill(-child.pid, 'SIGTERM'); // the whole group: wrapper script and JVM
+    process.kill(group, 'SIGTERM');
   } catch {
     return;
   }
-  const timer = setTimeout(() => killGroups([child.pid]), 5_000);
-  await exited;
-  clearTimeout(timer);
+  const gone = async (ms) => {
+    for (const until = Date.now() + ms; alive() && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
+    return !alive();
+  };
+  if (await gone(5_000)) return;
+  killGroups([child.pid]);
+  await gone(5_000);
 }
 
 /** Kills process groups by pid (used when stop() is not reachable, e.g. Jest's teardown). */
