@@ -1,9 +1,10 @@
 // Checks `npm run local` makes before it starts anything (scripts/local.mjs). Plain Node, no
 // dependencies: they run before `npm ci`, on whatever Node started npm (often the system's).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 /** The Node the service and the tests need (package.json `engines`). */
 export const SERVICE_NODE = [22, 12];
@@ -81,4 +82,60 @@ export function portInUse(port) {
     server.once('error', () => resolve(true));
     server.listen(Number(port), '127.0.0.1', () => server.close(() => resolve(false)));
   });
+}
+
+/** What `npm run build` reads: the sources, the build configuration and scripts, and the lock. */
+const BUILD_INPUT_DIRS = ['src', 'tools'];
+const BUILD_INPUT_FILES = [
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'nest-cli.json',
+  'scripts/bundle.mjs',
+  'scripts/service-launcher.cjs',
+];
+/** What `npm run local` runs from dist/. */
+const BUILD_OUTPUTS = [
+  'dist/service.cjs',
+  'dist/service.bundle.cjs',
+  'dist/tools/fake-procurement/main.js',
+  'dist/tools/simulator/cli.js',
+];
+export const BUILD_STAMP = 'dist/.local-build-inputs';
+
+/** SHA-256 over the build's inputs (paths and contents): equal digests, equal builds. */
+export function buildInputsDigest(root) {
+  const files = [...BUILD_INPUT_FILES.filter((f) => existsSync(join(root, f)))];
+  const walk = (dir) => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) files.push(path);
+    }
+  };
+  for (const dir of BUILD_INPUT_DIRS) if (existsSync(join(root, dir))) walk(dir);
+  const hash = createHash('sha256');
+  for (const file of files.sort()) {
+    hash.update(`${relative(root, join(root, file))}\0`);
+    hash.update(readFileSync(join(root, file)));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Why dist/ must be built again, or null when `npm run local` built it from exactly these inputs
+ * (its stamp; `npm run build` starts from an empty dist/, so any other build is rebuilt once).
+ */
+export function buildProblem(root, digest = buildInputsDigest(root)) {
+  const missing = BUILD_OUTPUTS.find((f) => !existsSync(join(root, f)));
+  if (missing) return `${missing} is missing`;
+  let stamp;
+  try {
+    stamp = readFileSync(join(root, BUILD_STAMP), 'utf8').trim();
+  } catch {
+    return 'dist/ was not built by npm run local';
+  }
+  return stamp === digest ? null : 'the sources changed since the last build';
 }

@@ -16,7 +16,14 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emulatorProblems, killGroups, startEmulators } from './emulators.mjs';
-import { dependencyProblem, nodeForChildren, portInUse } from './local-checks.mjs';
+import {
+  BUILD_STAMP,
+  buildInputsDigest,
+  buildProblem,
+  dependencyProblem,
+  nodeForChildren,
+  portInUse,
+} from './local-checks.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PORT = process.env.PORT ?? '8080';
@@ -176,9 +183,16 @@ async function main() {
   });
 
   if (process.env.LOCAL_SKIP_BUILD !== '1') {
-    await step('building (npm run build)', 'fix the error above; `npm run build` repeats it', () =>
-      runNpm(['run', 'build', '--silent']),
-    );
+    const digest = buildInputsDigest(root);
+    const why = buildProblem(root, digest);
+    if (why) {
+      await step(`building (${why}): npm run build`, 'fix the error above; `npm run build` repeats it', () => {
+        runNpm(['run', 'build', '--silent']);
+        writeFileSync(join(root, BUILD_STAMP), `${digest}\n`);
+      });
+    } else {
+      log('the build is up to date (dist/ was built from these sources)');
+    }
   }
 
   emulators = await step(

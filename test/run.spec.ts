@@ -176,7 +176,7 @@ describe('the README’s two commands on a fresh clone (npm run local, then npm 
       }
       times.toReady = Date.now() - started;
       expect(output).toContain('[local] installing dependencies with npm ci (node_modules is missing)…');
-      expect(output).toContain('[local] building (npm run build)…');
+      expect(output).toContain('[local] building (dist/service.cjs is missing): npm run build…');
       expect(output).toMatch(/\[local\] starting the service on port \d+ \(Node 22\.\d+\.\d+\)…/);
       expect(output).toMatch(/\[local\] ready in [\d.]+ s\./);
       seen = descendants(local.pid!);

@@ -2,10 +2,17 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// @ts-expect-error plain ESM helper without types
-import { dependencyProblem as untypedDependencyProblem, nodeForChildren } from '../../scripts/local-checks.mjs';
+import {
+  BUILD_STAMP,
+  buildInputsDigest,
+  buildProblem as untypedBuildProblem,
+  dependencyProblem as untypedDependencyProblem,
+  nodeForChildren,
+  // @ts-expect-error plain ESM helper without types
+} from '../../scripts/local-checks.mjs';
 
 const dependencyProblem = untypedDependencyProblem as (root: string) => string | null;
+const buildProblem = untypedBuildProblem as (root: string) => string | null;
 
 type Packages = Record<string, { version: string; integrity?: string; optional?: boolean }>;
 
@@ -81,5 +88,38 @@ describe('npm run local: are the dependencies installed as the lock says? (scrip
       binary: join('.', 'node_modules', '.bin', 'node'),
       version: expect.stringMatching(/^22\./),
     });
+  });
+});
+
+describe('npm run local: is dist/ built from these sources? (scripts/local-checks.mjs)', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('should skip the build only for the very inputs npm run local last built', () => {
+    dir = mkdtempSync(join(tmpdir(), 'local-build-'));
+    mkdirSync(join(dir, 'src/deep'), { recursive: true });
+    mkdirSync(join(dir, 'dist/tools/fake-procurement'), { recursive: true });
+    mkdirSync(join(dir, 'dist/tools/simulator'), { recursive: true });
+    writeFileSync(join(dir, 'src/deep/a.ts'), 'export const a = 1;');
+    writeFileSync(join(dir, 'package-lock.json'), '{}');
+    for (const f of ['service.cjs', 'service.bundle.cjs', 'tools/fake-procurement/main.js', 'tools/simulator/cli.js']) {
+      writeFileSync(join(dir, 'dist', f), '');
+    }
+    expect(buildProblem(dir)).toBe('dist/ was not built by npm run local');
+    writeFileSync(join(dir, BUILD_STAMP as string), `${buildInputsDigest(dir) as string}\n`);
+    expect(buildProblem(dir)).toBeNull();
+
+    writeFileSync(join(dir, 'src/deep/a.ts'), 'export const a = 2;');
+    expect(buildProblem(dir)).toBe('the sources changed since the last build');
+    writeFileSync(join(dir, 'src/deep/a.ts'), 'export const a = 1;');
+    expect(buildProblem(dir)).toBeNull();
+    writeFileSync(join(dir, 'src/deep/b.ts'), '');
+    expect(buildProblem(dir)).toBe('the sources changed since the last build');
+    rmSync(join(dir, 'src/deep/b.ts'));
+    writeFileSync(join(dir, 'package-lock.json'), '{"lockfileVersion":3}');
+    expect(buildProblem(dir)).toBe('the sources changed since the last build');
+
+    rmSync(join(dir, 'dist/service.bundle.cjs'));
+    expect(buildProblem(dir)).toBe('dist/service.bundle.cjs is missing');
   });
 });
