@@ -185,6 +185,11 @@ describe('the README’s two commands on a fresh clone (npm run local, then npm 
       expect(nodeOf('dist/service.cjs')).toBe(join(dir, 'node_modules/.bin/node'));
       expect(nodeOf('fake-procurement/main.js')).toBe(join(dir, 'node_modules/.bin/node'));
       const sandbox = JSON.parse(readFileSync(join(dir, '.local/sandbox.json'), 'utf8')) as Record<string, string>;
+      expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()).toEqual({
+        status: 'ok',
+        firestore: 'ok',
+      });
 
       // `npm run simulate -- …` for the README's purchase; the script itself (what npm runs) for the rest.
       const run = (command: string, args: string[]) =>

@@ -50,10 +50,10 @@ describe('the local stack on the emulators (NODE_ENV=development, as npm run loc
     });
     service.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     service.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    // Up when /readyz answers (Firestore read) and the pull consumer has opened its stream.
+    // Up when /health/ready answers (Firestore read) and the pull consumer has opened its stream.
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      const ready = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
         (r) => r.ok,
         () => false,
       );
@@ -74,7 +74,7 @@ describe('the local stack on the emulators (NODE_ENV=development, as npm run loc
 
   it('should start, read Firestore and pull from Pub/Sub without asking for a metadata server', async () => {
     expect(stdout).toContain('pulling Marketplace notifications');
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(await ready.json()).toEqual({ status: 'ok', firestore: 'ok' });
     // The first calls are where the clients resolved credentials; give a late warning time to show.
     await new Promise((r) => setTimeout(r, 1_000));
