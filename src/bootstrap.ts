@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { registerConsole } from './admin/console/console-route.js';
 import { AppModule } from './app.module.js';
 import { AppLogger } from './common/logging/app-logger.js';
 import { redactUrl } from './common/logging/redact-url.js';
@@ -76,6 +77,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFas
   // text/plain: kept as a string (and raw), so a provider that mislabels its JSON still reaches its controller,
   // which checks the signature on the raw body and refuses what is not JSON.
   app.useBodyParser('text/plain', { bodyLimit: limit }, (_request, body, done) => done(null, body.toString('utf8')));
+  // The admin console's static page (docs/admin-console.md): its files are read on the first request, not here.
+  registerConsole(adapter.getInstance(), config.env, logger);
   // SIGTERM is Cloud Run's stop signal, SIGINT a developer's Ctrl-C; other signals keep Node's defaults.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;

@@ -2,6 +2,9 @@ import type { EntitlementStatus, Outcome, Source } from '../entitlements/entitle
 import type { TransportKind } from '../entitlements/inbound-event.js';
 import type { Resolution } from '../entitlements/input-rules.js';
 import type { EntitlementRecord, HistoryEntry } from '../entitlements/ledger-plan.js';
+import type { LifecycleRun, RecordedJob } from '../lifecycle/lifecycle-store.js';
+import type { SignupState } from '../marketplace/events/accounts.js';
+import type { AccountRecord } from '../marketplace/marketplace-store.js';
 import type { ApprovalStage } from '../marketplace/events/decision.js';
 import type { AdminRole } from './auth/roles.js';
 
@@ -23,6 +26,9 @@ export interface EntitlementFilter {
   product?: string;
   /** Marketplace account (`details.marketplace.accountId`). */
   accountId?: string;
+  /** The subject's e-mail (`subject.email`, lowercased) or the product's user id (`subject.userId`): search. */
+  email?: string;
+  userId?: string;
   /** `details.marketplace.approval` / `.planChangeApproval` (the approval views). */
   approval?: ApprovalStage;
   planChangeApproval?: ApprovalStage;
@@ -93,6 +99,16 @@ export interface AuditEntry {
 
 export type AuditRecord = AuditEntry & { id: string };
 
+/** `accounts/{id}` in a list: the mirror without the sign-up token data (`google`). */
+export type AccountSummary = Omit<AccountRecord, 'google'>;
+
+/** Inbound events counted by source and outcome (`GET /admin/v1/stats/events`). */
+export interface EventCount {
+  source: Source;
+  outcome: Outcome;
+  count: number;
+}
+
 /**
  * The admin API's reads and its audit writes. Everything else goes through the ports that own it
  * (EntitlementStore for one entitlement, MarketplaceStore for accounts and claims, the Ledger for changes).
@@ -102,6 +118,13 @@ export abstract class AdminStore {
   /** Newest first. */
   abstract listHistory(entitlementId: string, limit: number): Promise<(HistoryEntry & { id: string })[]>;
   abstract listEvents(filter: EventFilter, page: PageRequest): Promise<Page<EventRecord>>;
+  /** Events that concerned one entitlement (`entitlementId`), without raw payloads, in id order. */
+  abstract listEventsOf(entitlementId: string, page: PageRequest): Promise<Page<EventRecord>>;
+  /** Events received since `since`, counted per source and outcome (zeros included). */
+  abstract countEvents(since: Date): Promise<EventCount[]>;
+  abstract listAccounts(filter: { signup?: SignupState }, page: PageRequest): Promise<Page<AccountSummary>>;
+  /** Newest first; `after` is a run id. Unknown `after` → null. */
+  abstract listRuns(filter: { job?: RecordedJob }, page: PageRequest): Promise<Page<LifecycleRun> | null>;
   /** One event record by its document id, with its raw payload. */
   abstract getEvent(id: string): Promise<EventRecord | null>;
   abstract getAction(key: string): Promise<ActionRecord | null>;

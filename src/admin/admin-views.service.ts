@@ -4,7 +4,10 @@ import type { Outcome, Source, EntitlementStatus } from '../entitlements/entitle
 import { EntitlementStore } from '../entitlements/entitlement-store.js';
 import { MarketplaceStore } from '../marketplace/marketplace-store.js';
 import { ADMIN_DEFAULTS } from './admin.defaults.js';
-import { AdminStore, type EntitlementFilter } from './admin-store.js';
+import type { RecordedJob } from '../lifecycle/lifecycle-store.js';
+import type { SignupState } from '../marketplace/events/accounts.js';
+import { Clock } from '../entitlements/clock.js';
+import { AdminStore, type EntitlementFilter, type Page } from './admin-store.js';
 import { decodeCursor, pageBody } from './admin.schemas.js';
 
 interface PageQuery {
@@ -19,12 +22,27 @@ export class AdminViews {
     private readonly admin: AdminStore,
     private readonly entitlements: EntitlementStore,
     private readonly marketplace: MarketplaceStore,
+    private readonly clock: Clock,
   ) {}
 
   async listEntitlements(
-    q: PageQuery & { status?: EntitlementStatus; source?: Source; product?: string; account?: string },
+    q: PageQuery & {
+      status?: EntitlementStatus;
+      source?: Source;
+      product?: string;
+      account?: string;
+      email?: string;
+      user?: string;
+    },
   ) {
-    const filter: EntitlementFilter = { status: q.status, source: q.source, product: q.product, accountId: q.account };
+    const filter: EntitlementFilter = {
+      status: q.status,
+      source: q.source,
+      product: q.product,
+      accountId: q.account,
+      email: q.email,
+      userId: q.user,
+    };
     return pageBody(await this.admin.listEntitlements(filter, { pageSize: q.pageSize, after: decodeCursor(q.cursor) }));
   }
 
@@ -72,6 +90,33 @@ export class AdminViews {
     );
   }
 
+  /** The inbound events that concerned one entitlement (its raw events: read one for its payload). */
+  async eventsOf(entitlementId: string, q: PageQuery) {
+    return pageBody(
+      await this.admin.listEventsOf(entitlementId, { pageSize: q.pageSize, after: decodeCursor(q.cursor) }),
+    );
+  }
+
+  /** Events received in the last `hours`, per source and outcome: the console's chart. */
+  async eventStats(q: { hours: number }) {
+    const until = this.clock.now();
+    const since = new Date(until.getTime() - q.hours * 3_600_000);
+    const counts = await this.admin.countEvents(since);
+    return { since, until, hours: q.hours, total: counts.reduce((sum, c) => sum + c.count, 0), counts };
+  }
+
+  async accounts(q: PageQuery & { signup?: SignupState }) {
+    return pageBody(
+      await this.admin.listAccounts({ signup: q.signup }, { pageSize: q.pageSize, after: decodeCursor(q.cursor) }),
+    );
+  }
+
+  async runs(q: PageQuery & { job?: RecordedJob }) {
+    return this.newestFirst(
+      await this.admin.listRuns({ job: q.job }, { pageSize: q.pageSize, after: decodeCursor(q.cursor) }),
+    );
+  }
+
   async event(id: string) {
     const event = await this.admin.getEvent(id);
     if (!event) throw new AppError('not_found', `No event ${id}`);
@@ -79,13 +124,16 @@ export class AdminViews {
   }
 
   async audit(q: PageQuery & { target?: string }) {
-    const page = await this.admin.listAudit(
-      { targetId: q.target },
-      { pageSize: q.pageSize, after: decodeCursor(q.cursor) },
+    return this.newestFirst(
+      await this.admin.listAudit({ targetId: q.target }, { pageSize: q.pageSize, after: decodeCursor(q.cursor) }),
     );
+  }
+
+  /** A newest-first page; null when its cursor names a document that is gone. */
+  private newestFirst<T>(page: Page<T> | null) {
     if (!page)
       throw new AppError('validation_failed', 'Invalid cursor', {
-        fields: [{ field: 'cursor', problem: 'no such audit entry' }],
+        fields: [{ field: 'cursor', problem: 'no such entry' }],
       });
     return pageBody(page);
   }

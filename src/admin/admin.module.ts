@@ -4,6 +4,7 @@ import { MarketplaceModule } from '../marketplace/marketplace.module.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { AccountActions } from './accounts/account-actions.service.js';
 import { AccountsController } from './accounts/accounts.controller.js';
+import { ActivityController } from './activity/activity.controller.js';
 import { AdminViews } from './admin-views.service.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuditTrail } from './audit/audit-trail.js';
@@ -31,6 +32,7 @@ import { OpenApiController } from './openapi/openapi.controller.js';
     EventsController,
     AuditController,
     ErasuresController,
+    ActivityController,
     OpenApiController,
   ],
   providers: [

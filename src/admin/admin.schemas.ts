@@ -4,6 +4,7 @@ import { isDocumentId } from '../common/document-id.js';
 import { AppError } from '../common/errors/app-error.js';
 import { OUTCOMES, SOURCES, STATUSES } from '../entitlements/entitlement.js';
 import { parseRfc3339, RFC3339_EXAMPLE } from '../entitlements/input-rules.js';
+import { RECORDED_JOBS } from '../lifecycle/lifecycle-store.js';
 import { parseBody } from '../webhooks/common/zod-body.js';
 import { ADMIN_DEFAULTS } from './admin.defaults.js';
 import type { Page } from './admin-store.js';
@@ -26,6 +27,41 @@ export const entitlementsQuery = z.strictObject({
   source: z.enum(SOURCES).optional(),
   product: z.string().min(1).max(200).optional().meta({ description: "The product's own name (config/products.yaml)" }),
   account: z.string().min(1).max(200).optional().meta({ description: 'Marketplace account id' }),
+  email: z
+    .string()
+    .trim()
+    .min(3)
+    .max(320)
+    .transform((v) => v.toLowerCase())
+    .optional()
+    .meta({ description: "The subject's e-mail (EasyCart assignee, GetCourse user), case-insensitive" }),
+  user: z.string().min(1).max(200).optional().meta({ description: "The product's own user id (`subject.userId`)" }),
+  ...page,
+});
+
+/** Only paging: the events of one entitlement. */
+export const pageQuery = z.strictObject({ ...page });
+
+export const accountsQuery = z.strictObject({
+  signup: z
+    .enum(['PENDING', 'APPROVED', 'REJECTED'])
+    .optional()
+    .meta({ description: "The `signup` approval's state; `PENDING`: sign-ups waiting for a decision" }),
+  ...page,
+});
+
+export const eventStatsQuery = z.strictObject({
+  hours: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(168)
+    .default(24)
+    .meta({ description: 'Window ending now, in hours (at most a week)' }),
+});
+
+export const runsQuery = z.strictObject({
+  job: z.enum(RECORDED_JOBS).optional().meta({ description: 'expire, expiring or reconcile' }),
   ...page,
 });
 

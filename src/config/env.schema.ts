@@ -49,6 +49,26 @@ const adminApiKeys = csv.pipe(
     )
     .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'key names must be unique'),
 );
+/**
+ * Local-only admin keys (the sandbox's sign-in, `npm run local`): `name:role:key` with the key itself, not its
+ * hash, so the sandbox can print it. Refused when NODE_ENV is production (crossFieldProblems).
+ */
+const adminLocalKeys = csv.pipe(
+  z
+    .array(
+      z
+        .string()
+        .regex(
+          /^local-[A-Za-z0-9._-]{1,58}:(viewer|approver):[A-Za-z0-9._~+/=-]{24,200}$/,
+          'each entry must be local-<name>:viewer|approver:<key of at least 24 characters>',
+        )
+        .transform((v) => {
+          const [name, role, key] = v.split(':') as [string, 'viewer' | 'approver', string];
+          return { name, role, key };
+        }),
+    )
+    .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'key names must be unique'),
+);
 
 /**
  * What the production deployment (deploy/service.yaml, applied by cloudbuild.yaml) must do with a
@@ -167,6 +187,10 @@ export const envSchema = z.object({
   ADMIN_VIEWERS: adminCallers(adminPrincipals.default([])),
   /** Named API keys for automation, stored hashed: `name:viewer|approver:sha256hex`, comma-separated. */
   ADMIN_API_KEYS: adminCallers(adminApiKeys.default([])),
+  /** Local sandbox only (refused in production): `local-<name>:viewer|approver:<key>`, the key in clear. */
+  ADMIN_LOCAL_KEYS: sandboxOnly(adminLocalKeys.default([])),
+  /** The admin console's built assets (docs/admin-console.md), served at /admin/console/; relative to the working directory. */
+  ADMIN_CONSOLE_DIR: z.string().min(1).default('dist/console'),
   /** Per caller (token bucket): sustained requests per minute, and the burst allowed on top of an idle bucket. */
   ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   ADMIN_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000).default(30),
@@ -253,6 +277,11 @@ export function crossFieldProblems(env: RawEnv): string[] {
       "MARKETPLACE_SIGNUP_ISSUER: only for a local sandbox (NODE_ENV development or test); production expects Google's issuer",
     );
   }
+  if (env.ADMIN_LOCAL_KEYS && (env.NODE_ENV ?? 'production') === 'production') {
+    problems.push(
+      'ADMIN_LOCAL_KEYS: only for a local sandbox (NODE_ENV development or test); in production use ADMIN_API_KEYS (hashed) or Google sign-in',
+    );
+  }
   if (Boolean(env.LINK_AUDIENCE) !== Boolean(env.LINK_ALLOWED_CALLERS)) {
     problems.push(
       'LINK_AUDIENCE, LINK_ALLOWED_CALLERS: set both (Google ID tokens of these service accounts for this audience) or neither',
@@ -282,6 +311,7 @@ export function crossFieldProblems(env: RawEnv): string[] {
 export const SECRET_ENV = [
   'PROCUREMENT_STATIC_TOKEN',
   'ADMIN_API_KEYS',
+  'ADMIN_LOCAL_KEYS',
   'PURCHASELY_SECRETS',
   'EASYCART_SIGNING_KEYS',
   'EASYCART_URL_TOKEN',

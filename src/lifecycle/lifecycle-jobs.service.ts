@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { AppLogger } from '../common/logging/app-logger.js';
 import { Clock } from '../entitlements/clock.js';
 import { ExpiringNotices, type ExpiringNoticesReport } from './expiring-notices.service.js';
+import { LIFECYCLE_DEFAULTS } from './lifecycle.defaults.js';
+import { LifecycleStore, type RecordedJob } from './lifecycle-store.js';
+import { runRecord } from './run-record.js';
 import { ExpirySweep, type ExpirySweepReport } from './expiry-sweep.service.js';
 import { OutboxPublisher, type OutboxPublishReport } from './outbox-publisher.service.js';
 import { Reconciliation, type ReconcileReport } from './reconciliation/reconciliation.service.js';
@@ -31,6 +34,7 @@ export class LifecycleJobs {
     private readonly publisher: OutboxPublisher,
     private readonly clock: Clock,
     private readonly logger: AppLogger,
+    private readonly store: LifecycleStore,
   ) {}
 
   expire() {
@@ -79,14 +83,38 @@ export class LifecycleJobs {
       .filter((p): p is Promise<never> => p !== null);
   }
 
-  /** Runs one job under a new run id; every log line of the run carries it (`runId`). */
-  private async withRun<T>(job: string, work: (runId: string) => Promise<T>): Promise<T> {
-    const runId = newRunId(job, this.clock.now());
+  /**
+   * Runs one job under a new run id; every log line of the run carries it (`runId`). Expiry, notices and
+   * reconciliation runs are recorded in `runs/` (the admin console's "Lifecycle runs"), whatever came of them.
+   */
+  private async withRun<T extends object>(job: string, work: (runId: string) => Promise<T>): Promise<T> {
+    const startedAt = this.clock.now();
+    const runId = newRunId(job, startedAt);
+    const recorded = job === 'publish' ? null : (job as RecordedJob);
     try {
-      return await work(runId);
+      const report = await work(runId);
+      if (recorded) await this.record(recorded, runId, startedAt, { report });
+      return report;
     } catch (error) {
       this.logger.failure('lifecycle job failed', { job, runId, error });
+      if (recorded) await this.record(recorded, runId, startedAt, { error: errorMessage(error) });
       throw error;
+    }
+  }
+
+  /** Best effort: the run's own outcome stands whether or not its record could be written. */
+  private async record(
+    job: RecordedJob,
+    runId: string,
+    startedAt: Date,
+    outcome: { report: object } | { error: string },
+  ) {
+    const finishedAt = this.clock.now();
+    const expireAt = new Date(finishedAt.getTime() + LIFECYCLE_DEFAULTS.runs.retentionDays * 86_400_000);
+    try {
+      await this.store.recordRun(runRecord(job, runId, startedAt, finishedAt, outcome), expireAt);
+    } catch (error) {
+      this.logger.warning('lifecycle run record not written', { job, runId, error });
     }
   }
 }

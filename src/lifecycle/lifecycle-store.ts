@@ -26,6 +26,25 @@ export interface OutboxEntry {
   revision: string;
 }
 
+/** The jobs whose runs are recorded (`runs/{runId}`); the outbox publisher's own runs are not (every minute). */
+export const RECORDED_JOBS = ['expire', 'expiring', 'reconcile'] as const;
+export type RecordedJob = (typeof RECORDED_JOBS)[number];
+
+/** `runs/{runId}`: one lifecycle run as the admin API shows it (docs/lifecycle.md, "Run records"). */
+export interface LifecycleRun {
+  runId: string;
+  job: RecordedJob;
+  startedAt: Date;
+  finishedAt: Date;
+  /** false: the run could not proceed (the trigger answered 503); `error` says why. */
+  ok: boolean;
+  error: string | null;
+  /** The report's counts, flattened (`expired`, `outcomes.applied`, `drift`, `errors`, `publish.published`, …). */
+  figures: Record<string, number>;
+  /** The report, JSON-safe, its lists cut at LIFECYCLE_DEFAULTS.runs.maxListItems; null when the run failed. */
+  report: Record<string, unknown> | null;
+}
+
 /**
  * Persistence port of the lifecycle jobs (expiry and start sweeps, expiring notices, outbox
  * publisher, reconciliation's Firestore side). Specific, indexed queries only; see firestore.indexes.json.
@@ -68,6 +87,8 @@ export abstract class LifecycleStore {
   abstract markPublished(id: string, messageId: string, now: Date, expireAt: Date): Promise<void>;
   /** Keep the entry for the next run: attempts + 1, the error, the lease released. */
   abstract markPublishFailed(id: string, error: string, now: Date): Promise<void>;
+  /** Writes (or overwrites) `runs/{runId}`, kept until `expireAt` (TTL). */
+  abstract recordRun(run: LifecycleRun, expireAt: Date): Promise<void>;
   /** Stored Marketplace entitlements whose status is not final (what Google should still know), by id. */
   abstract listLiveMarketplaceEntitlements(
     limit: number,

@@ -21,6 +21,12 @@ export const LIFECYCLE_DEFAULTS = {
     /** `notices/{entitlementId}:{validUntil}` dedup documents expire this long after the period they announce. */
     retentionDaysAfterEnd: 30,
   },
+  runs: {
+    /** `runs/{runId}` records (what the admin console shows) are deleted by the TTL policy (`runs.expireAt`) after this. */
+    retentionDays: 30,
+    /** Longest list (drift items, errors) kept in a run record's report; the full report is in the log. */
+    maxListItems: 50,
+  },
   reconcile: {
     /** A run gives up after this many failed items (the Procurement API or Firestore is probably down). */
     maxErrors: 25,

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { approveBody, idParam, parseRequest, rejectBody, resetBody } from '../admin.schemas.js';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { accountsQuery, approveBody, idParam, parseRequest, rejectBody, resetBody } from '../admin.schemas.js';
 import { AdminViews } from '../admin-views.service.js';
 import { CurrentPrincipal } from '../auth/admin-auth.guard.js';
 import { AdminRoute, type Principal } from '../auth/roles.js';
@@ -14,6 +14,20 @@ export class AccountsController {
     private readonly views: AdminViews,
     private readonly actions: AccountActions,
   ) {}
+
+  @Get()
+  @AdminRoute({
+    role: 'viewer',
+    operationId: 'listAccounts',
+    summary: 'Marketplace accounts, filtered by the state of their sign-up approval',
+    description: '`signup=PENDING`: the sign-ups waiting for a decision. Without the sign-up token data (`google`).',
+    tags: ['accounts'],
+    query: accountsQuery,
+    response: { status: 200, description: 'One page, in id order', schema: ref('AccountPage') },
+  })
+  list(@Query() query: unknown) {
+    return this.views.accounts(parseRequest(accountsQuery, query));
+  }
 
   @Get(':accountId')
   @AdminRoute({

@@ -5,7 +5,7 @@ import { verifyGoogleIdToken } from '../../common/security/jwt/google-oidc.js';
 import { RemoteKeySource, type KeySource } from '../../common/security/jwt/key-source.js';
 import { InvalidTokenError } from '../../common/security/jwt/jwt-verifier.js';
 import { AppConfig } from '../../config/app-config.js';
-import { AccessList } from './access-list.js';
+import { AccessList, sha256Hex } from './access-list.js';
 import type { Principal } from './roles.js';
 
 const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]*$/;
@@ -35,7 +35,11 @@ export class AdminAuthenticator {
     this.access = new AccessList({
       approvers: env.ADMIN_APPROVERS,
       viewers: env.ADMIN_VIEWERS,
-      apiKeys: env.ADMIN_API_KEYS,
+      // The sandbox's local keys (refused by the production config) are named keys like any other.
+      apiKeys: [
+        ...env.ADMIN_API_KEYS,
+        ...env.ADMIN_LOCAL_KEYS.map((k) => ({ name: k.name, role: k.role, sha256: sha256Hex(k.key) })),
+      ],
     });
     if (env.ADMIN_AUDIENCE) {
       this.audience = env.ADMIN_AUDIENCE;

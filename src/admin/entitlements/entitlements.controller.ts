@@ -3,6 +3,7 @@ import {
   approveBody,
   entitlementsQuery,
   idParam,
+  pageQuery,
   parseRequest,
   pendingQuery,
   planChangeApproveBody,
@@ -28,7 +29,8 @@ export class EntitlementsController {
   @AdminRoute({
     role: 'viewer',
     operationId: 'listEntitlements',
-    summary: 'List entitlements, filtered by status, source, product and Marketplace account',
+    summary:
+      "List entitlements, filtered by status, source, product, Marketplace account, or the subject's e-mail or user id",
     tags: ['entitlements'],
     query: entitlementsQuery,
     response: { status: 200, description: 'One page, in id order', schema: ref('EntitlementPage') },
@@ -79,6 +81,21 @@ export class EntitlementsController {
   })
   get(@Param('id') id: string) {
     return this.views.entitlement(idParam('id', id));
+  }
+
+  @Get('entitlements/:id/events')
+  @AdminRoute({
+    role: 'viewer',
+    operationId: 'listEntitlementEvents',
+    summary: 'The inbound events that concerned one entitlement, without their raw payloads',
+    description: 'In id order; read one with `GET /admin/v1/events/{eventId}` for its raw payload.',
+    tags: ['entitlements', 'events'],
+    params: ID,
+    query: pageQuery,
+    response: { status: 200, description: 'One page, in id order', schema: ref('EventPage') },
+  })
+  events(@Param('id') id: string, @Query() query: unknown) {
+    return this.views.eventsOf(idParam('id', id), parseRequest(pageQuery, query));
   }
 
   @Post('entitlements/:id/approve')

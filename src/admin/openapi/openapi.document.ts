@@ -92,6 +92,7 @@ export function buildOpenApiDocument(controllers: Type[], version: string): Open
       { name: 'accounts', description: 'Marketplace accounts and their sign-up approval' },
       { name: 'events', description: 'The inbound event ledger and replay' },
       { name: 'audit', description: 'Who did what' },
+      { name: 'activity', description: 'Events per source and outcome, lifecycle runs' },
       { name: 'meta', description: 'This document and the caller' },
     ],
     paths: sorted,

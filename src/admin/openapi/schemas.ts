@@ -1,5 +1,6 @@
 import { ERROR_CODES } from './error-codes.js';
 import { OUTCOMES, SOURCES, STATUSES } from '../../entitlements/entitlement.js';
+import { RECORDED_JOBS } from '../../lifecycle/lifecycle-store.js';
 import type { JsonSchema } from '../auth/roles.js';
 
 /** Response bodies of the admin API as JSON Schema 2020-12 (`components.schemas` of the OpenAPI document). */
@@ -121,6 +122,51 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       updatedAt: dateTime,
     },
   },
+  AccountPage: page('Account'),
+  EventCounts: {
+    type: 'object',
+    required: ['since', 'until', 'hours', 'total', 'counts'],
+    properties: {
+      since: dateTime,
+      until: dateTime,
+      hours: { type: 'integer' },
+      total: { type: 'integer' },
+      counts: {
+        type: 'array',
+        description: 'Every source and outcome, zeros included',
+        items: {
+          type: 'object',
+          required: ['source', 'outcome', 'count'],
+          properties: {
+            source: { type: 'string', enum: [...SOURCES] },
+            outcome: { type: 'string', enum: [...OUTCOMES] },
+            count: { type: 'integer' },
+          },
+        },
+      },
+    },
+  },
+  Run: {
+    type: 'object',
+    description: '`runs/{runId}`: one lifecycle run (docs/lifecycle.md)',
+    required: ['runId', 'job', 'startedAt', 'finishedAt', 'ok', 'error', 'figures', 'report'],
+    properties: {
+      runId: { type: 'string' },
+      job: { type: 'string', enum: [...RECORDED_JOBS] },
+      startedAt: dateTime,
+      finishedAt: dateTime,
+      ok: { type: 'boolean', description: 'false: the run could not proceed (its trigger answered 503)' },
+      error: { type: ['string', 'null'] },
+      figures: {
+        type: 'object',
+        additionalProperties: { type: 'number' },
+        description:
+          "The report's counts, flattened: `expired`, `outcomes.applied`, `drift`, `errors`, `publish.published`, …",
+      },
+      report: nullable({ type: 'object', description: 'The report, lists cut at 50 items' }),
+    },
+  },
+  RunPage: page('Run'),
   EntitlementDetail: {
     type: 'object',
     required: ['entitlement', 'history', 'account'],

@@ -14,6 +14,7 @@ export const COLLECTIONS = {
   actions: 'actions',
   linkTokens: 'linkTokens',
   signupTokens: 'signupTokens',
+  runs: 'runs',
 } as const;
 
 export function eventDocumentId(source: string, eventKey: string): string {

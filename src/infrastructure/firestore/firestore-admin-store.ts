@@ -1,18 +1,30 @@
-import { FieldPath, FieldValue, Firestore, type DocumentSnapshot, type Query } from '@google-cloud/firestore';
+import {
+  FieldPath,
+  FieldValue,
+  Firestore,
+  type CollectionReference,
+  type DocumentSnapshot,
+  type Query,
+} from '@google-cloud/firestore';
 import { Injectable } from '@nestjs/common';
 import { TransientError } from '../../common/errors/app-error.js';
 import {
   AdminStore,
   type ActionRecord,
   type AuditEntry,
+  type AccountSummary,
   type AuditRecord,
   type EntitlementFilter,
+  type EventCount,
   type EventFilter,
   type EventRecord,
   type Page,
   type PageRequest,
 } from '../../admin/admin-store.js';
+import { OUTCOMES, SOURCES } from '../../entitlements/entitlement.js';
 import type { EntitlementRecord, HistoryEntry } from '../../entitlements/ledger-plan.js';
+import type { LifecycleRun, RecordedJob } from '../../lifecycle/lifecycle-store.js';
+import type { SignupState } from '../../marketplace/events/accounts.js';
 import { COLLECTIONS, documentId } from './collections.js';
 import { fromFirestore, isTransientFirestoreError } from './firestore-values.js';
 import { readWithDeadline, withDeadline } from './transaction-runner.js';
@@ -42,6 +54,20 @@ const EVENT_SUMMARY_FIELDS = [
   'refusals.lastAt',
 ];
 
+/** Account fields of a list: the mirror, not the sign-up token data (`google`). */
+const ACCOUNT_SUMMARY_FIELDS = [
+  'accountId',
+  'provider',
+  'state',
+  'signup',
+  'sourceUpdatedAt',
+  'createdAt',
+  'updatedAt',
+  'version',
+  'linkedUserId',
+  'linkedSubjectKey',
+];
+
 /**
  * The admin API's queries. Lists use equality filters only, in document-id order, so Firestore
  * serves them from its automatic single-field indexes (merged); the audit list orders by `at`
@@ -60,6 +86,8 @@ export class FirestoreAdminStore extends AdminStore {
       ['source', filter.source],
       ['product', filter.product],
       ['details.marketplace.accountId', filter.accountId],
+      ['subject.email', filter.email],
+      ['subject.userId', filter.userId],
       ['details.marketplace.approval', filter.approval],
       ['details.marketplace.planChangeApproval', filter.planChangeApproval],
     ];
@@ -84,6 +112,44 @@ export class FirestoreAdminStore extends AdminStore {
     let query: Query = this.db.collection(COLLECTIONS.events).where('outcome', '==', filter.outcome);
     if (filter.source) query = query.where('source', '==', filter.source);
     return this.byId(query.select(...EVENT_SUMMARY_FIELDS), page, (snap) => toEvent(snap));
+  }
+
+  listEventsOf(entitlementId: string, page: PageRequest): Promise<Page<EventRecord>> {
+    const query = this.db.collection(COLLECTIONS.events).where('entitlementId', '==', entitlementId);
+    return this.byId(query.select(...EVENT_SUMMARY_FIELDS), page, (snap) => toEvent(snap));
+  }
+
+  /**
+   * One count aggregation per source and outcome (index `events (source, outcome, receivedAt)`): Firestore
+   * bills one read per 1,000 index entries counted, so the console's chart costs little however busy the day.
+   */
+  async countEvents(since: Date): Promise<EventCount[]> {
+    const events = this.db.collection(COLLECTIONS.events);
+    const pairs = SOURCES.flatMap((source) => OUTCOMES.map((outcome) => ({ source, outcome })));
+    return Promise.all(
+      pairs.map(async ({ source, outcome }) => {
+        const query = events.where('source', '==', source).where('outcome', '==', outcome);
+        const snap = await readWithDeadline(query.where('receivedAt', '>=', since).count().get());
+        return { source, outcome, count: snap.data().count };
+      }),
+    );
+  }
+
+  listAccounts(filter: { signup?: SignupState }, page: PageRequest): Promise<Page<AccountSummary>> {
+    let query: Query = this.db.collection(COLLECTIONS.accounts);
+    if (filter.signup) query = query.where('signup.state', '==', filter.signup);
+    return this.byId(query.select(...ACCOUNT_SUMMARY_FIELDS), page, (snap) =>
+      fromFirestore<AccountSummary>(snap.data()),
+    );
+  }
+
+  listRuns(filter: { job?: RecordedJob }, page: PageRequest): Promise<Page<LifecycleRun> | null> {
+    const collection = this.db.collection(COLLECTIONS.runs);
+    const query = filter.job ? collection.where('job', '==', filter.job) : collection;
+    return this.newestFirst(collection, query, 'startedAt', page, (snap) => {
+      const { expireAt: _, ...run } = fromFirestore<LifecycleRun & { expireAt?: Date }>(snap.data());
+      return run;
+    });
   }
 
   async getEvent(id: string): Promise<EventRecord | null> {
@@ -119,21 +185,32 @@ export class FirestoreAdminStore extends AdminStore {
     }
   }
 
-  async listAudit(filter: { targetId?: string }, page: PageRequest): Promise<Page<AuditRecord> | null> {
+  listAudit(filter: { targetId?: string }, page: PageRequest): Promise<Page<AuditRecord> | null> {
     const collection = this.db.collection(COLLECTIONS.audit);
-    let query: Query = filter.targetId ? collection.where('target.id', '==', filter.targetId) : collection;
-    query = query.orderBy('at', 'desc');
+    const query = filter.targetId ? collection.where('target.id', '==', filter.targetId) : collection;
+    return this.newestFirst(collection, query, 'at', page, (d) => ({
+      id: d.id,
+      ...fromFirestore<AuditEntry>(d.data()),
+    }));
+  }
+
+  /** Ordered by `field`, newest first; the cursor is the last document's id (unknown → null). */
+  private async newestFirst<T>(
+    collection: CollectionReference,
+    query: Query,
+    field: string,
+    page: PageRequest,
+    map: (snap: DocumentSnapshot) => T,
+  ): Promise<Page<T> | null> {
+    let ordered = query.orderBy(field, 'desc');
     if (page.after) {
       const cursor = await readWithDeadline(collection.doc(page.after).get());
       if (!cursor.exists) return null;
-      query = query.startAfter(cursor);
+      ordered = ordered.startAfter(cursor);
     }
-    const snap = await readWithDeadline(query.limit(page.pageSize + 1).get());
+    const snap = await readWithDeadline(ordered.limit(page.pageSize + 1).get());
     const docs = snap.docs.slice(0, page.pageSize);
-    return {
-      items: docs.map((d) => ({ id: d.id, ...fromFirestore<AuditEntry>(d.data()) })),
-      next: snap.docs.length > page.pageSize ? (docs.at(-1)?.id ?? null) : null,
-    };
+    return { items: docs.map(map), next: snap.docs.length > page.pageSize ? (docs.at(-1)?.id ?? null) : null };
   }
 
   async entitlementsOfSubject(subjectKey: string): Promise<EntitlementRecord[]> {

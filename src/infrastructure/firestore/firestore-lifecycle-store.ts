@@ -10,7 +10,13 @@ import { Injectable } from '@nestjs/common';
 import type { EntitlementStatus, Source } from '../../entitlements/entitlement.js';
 import type { EntitlementRecord } from '../../entitlements/ledger-plan.js';
 import type { ExpiringEvent } from '../../lifecycle/lifecycle-events.js';
-import { LifecycleStore, type OutboxEntry, type Page, type TimeCursor } from '../../lifecycle/lifecycle-store.js';
+import {
+  LifecycleStore,
+  type LifecycleRun,
+  type OutboxEntry,
+  type Page,
+  type TimeCursor,
+} from '../../lifecycle/lifecycle-store.js';
 import { COLLECTIONS, documentId } from './collections.js';
 import { fromFirestore } from './firestore-values.js';
 import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
@@ -156,6 +162,17 @@ export class FirestoreLifecycleStore extends LifecycleStore {
       }),
       WRITE_DEADLINE_MS,
       'Firestore write timed out',
+    );
+  }
+
+  async recordRun(run: LifecycleRun, expireAt: Date): Promise<void> {
+    await withDeadline(
+      this.db
+        .collection(COLLECTIONS.runs)
+        .doc(documentId(run.runId))
+        .set({ ...run, expireAt }),
+      WRITE_DEADLINE_MS,
+      'Firestore write timed out (run record)',
     );
   }
 
