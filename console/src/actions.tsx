@@ -34,8 +34,8 @@ export function rejectEntitlement(e: Entitlement): Decision {
     reason: 'required',
     summary: (
       <p>
-        Google removes a rejected purchase and shows the reason to the customer. This cannot be undone: the customer
-        would have to buy again.
+        The service asks Google to reject the purchase; Google then removes it, and it is kept here as rejected with
+        your reason. This cannot be undone: the customer would have to buy again.
       </p>
     ),
     run: async (reason) => {
@@ -72,7 +72,7 @@ export function rejectPlanChange(e: Entitlement): Decision {
     verb: 'Reject change',
     tone: 'stop',
     reason: 'required',
-    summary: <p>The entitlement stays on {e.plan ?? 'its plan'}; Google tells the customer the reason.</p>,
+    summary: <p>The entitlement stays on {e.plan ?? 'its plan'}; the reason goes to Google with the rejection.</p>,
     run: async (reason) => {
       await api('POST', `/entitlements/${path(e.id)}/plan-change/reject`, { plan, reason });
       return `Rejected the plan change of ${e.id}.`;

@@ -199,8 +199,11 @@ function Shell(props: { principal: Principal; onSignOut: () => void }) {
   const [decision, setDecision] = useState<Decision | null>(null);
   const [toast, setToast] = useState<string | null>(null);
 
-  // A new page moves focus to its content, so keyboard and screen reader users start there.
-  useEffect(() => main.current?.focus({ preventScroll: true }), [route.join('/')]);
+  // A new page moves focus to its content, so keyboard and screen reader users start there; old news goes.
+  useEffect(() => {
+    main.current?.focus({ preventScroll: true });
+    setToast(null);
+  }, [route.join('/')]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement;

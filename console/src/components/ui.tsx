@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
-import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Principal } from '../api.js';
 import { age, when } from '../format.js';
 
@@ -139,10 +139,17 @@ export function Table(props: {
   empty?: string;
   rows: number;
 }) {
+  const table = useRef<HTMLTableElement>(null);
+  // Each cell carries its column's name: on a phone the rows become cards that label their cells (styles.css).
+  useLayoutEffect(() => {
+    for (const row of table.current?.tBodies[0]?.rows ?? []) {
+      [...row.cells].forEach((cell, i) => cell.setAttribute('data-label', props.head[i] ?? ''));
+    }
+  });
   if (props.rows === 0) return <p class="muted empty">{props.empty ?? 'Nothing here.'}</p>;
   return (
     <div class="table-wrap" tabIndex={0} role="region" aria-label={props.caption}>
-      <table>
+      <table ref={table} class="cards">
         <caption class="visually-hidden">{props.caption}</caption>
         <thead>
           <tr>

@@ -34,7 +34,7 @@ export function EntitlementPage({ id }: { id: string }) {
               <span class="muted">Entitlement</span> {e.id}
             </h1>
             <Badge value={e.status} />
-            {e.active ? <Badge value="active" /> : <span class="badge quiet">no access</span>}
+            {e.active ? <span class="badge ok">access now</span> : <span class="badge quiet">no access now</span>}
           </div>
           {e.status === 'pending_approval' ? <p class="note wait">{approvalReason(e)}</p> : null}
           <EntitlementButtons e={e} after={reload} />
