@@ -15,6 +15,8 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY scripts/bundle.mjs scripts/service-launcher.cjs ./scripts/
 COPY src ./src
 COPY tools ./tools
+# The admin console's source (console/build.mjs writes dist/console, served at /admin/console/).
+COPY console ./console
 RUN npm run build && node --max-old-space-size=192 --max-semi-space-size=16 --heap-growing-percent=40 dist/service.cjs --write-code-cache
 
 # Runtime stage: Node 22 slim, no node_modules (the bundle carries its dependencies), non-root,
@@ -25,6 +27,7 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build --chown=node:node /app/dist/service.cjs /app/dist/service.bundle.cjs /app/dist/service.bundle.cjs.map /app/dist/service.bundle.cjs.v8cache ./dist/
+COPY --from=build --chown=node:node /app/dist/console ./dist/console
 COPY --chown=node:node config ./config
 USER node
 EXPOSE 8080

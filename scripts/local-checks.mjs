@@ -85,7 +85,7 @@ export function portInUse(port) {
 }
 
 /** What `npm run build` reads: the sources, the build configuration and scripts, and the lock. */
-const BUILD_INPUT_DIRS = ['src', 'tools'];
+const BUILD_INPUT_DIRS = ['src', 'tools', 'console'];
 const BUILD_INPUT_FILES = [
   'package.json',
   'package-lock.json',
@@ -101,6 +101,7 @@ const BUILD_OUTPUTS = [
   'dist/service.bundle.cjs',
   'dist/tools/fake-procurement/main.js',
   'dist/tools/simulator/cli.js',
+  'dist/console/index.html',
 ];
 export const BUILD_STAMP = 'dist/.local-build-inputs';
 

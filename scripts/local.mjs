@@ -34,6 +34,12 @@ const DEMO_ACCOUNT = 'demo-account';
 const SANDBOX_FILE = join(root, '.local', 'sandbox.json');
 const colour = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code, text) => (colour ? `\x1b[${code}m${text}\x1b[0m` : text);
+// The sandbox's admin keys (ADMIN_LOCAL_KEYS, refused when NODE_ENV=production): sign in to the console with one,
+// or send it as `x-api-key` to /admin/v1. Fixed, like the demo secrets below, and written to .local/sandbox.json.
+const LOCAL_ADMIN_KEYS = {
+  approver: { name: 'local-approver', key: 'local-approver-key-do-not-use-elsewhere' },
+  viewer: { name: 'local-viewer', key: 'local-viewer-key-do-not-use-elsewhere-0' },
+};
 const children = [];
 let emulators;
 let stopping = false;
@@ -57,6 +63,10 @@ const LOCAL_ENV = {
   // Lifecycle jobs (expiry, expiring notices, reconciliation, outbox) on a timer instead of Cloud Scheduler.
   LIFECYCLE_TIMER_SECONDS: '30',
   CHANGE_EVENTS_TOPIC: 'entitlement-changes',
+  // The admin console's local sign-in and the sandbox's admin API keys (docs/admin-console.md).
+  ADMIN_LOCAL_KEYS: Object.entries(LOCAL_ADMIN_KEYS)
+    .map(([role, { name, key }]) => `${name}:${role}:${key}`)
+    .join(','),
 };
 
 function log(line) {
@@ -245,6 +255,9 @@ async function main() {
       `ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. Service http://127.0.0.1:${PORT}  (health: /health/live, /health/ready)`,
     ),
   );
+  log(`admin console http://127.0.0.1:${PORT}/admin/console/  local sign-in keys (sandbox only):`);
+  log(`  approver  ${LOCAL_ADMIN_KEYS.approver.key}`);
+  log(`  viewer    ${LOCAL_ADMIN_KEYS.viewer.key}`);
   log(
     `Firestore emulator ${emulators.firestoreHost}, Pub/Sub emulator ${emulators.pubsubHost}, fake Procurement API http://127.0.0.1:${FAKE_PORT}`,
   );
@@ -260,7 +273,14 @@ function writeSandboxFile(values) {
   writeFileSync(
     SANDBOX_FILE,
     JSON.stringify(
-      { project: PROJECT, provider: PROVIDER, demoAccount: DEMO_ACCOUNT, pid: process.pid, ...values },
+      {
+        project: PROJECT,
+        provider: PROVIDER,
+        demoAccount: DEMO_ACCOUNT,
+        adminKeys: LOCAL_ADMIN_KEYS,
+        pid: process.pid,
+        ...values,
+      },
       null,
       2,
     ),

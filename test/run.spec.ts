@@ -191,6 +191,14 @@ describe('the README’s two commands on a fresh clone (npm run local, then npm 
         firestore: 'ok',
       });
 
+      // The admin console with its local sign-in (docs/admin-console.md): the approver key it printed signs in.
+      expect((await fetch(`http://127.0.0.1:${port}/admin/console/`)).status).toBe(200);
+      const settings = await fetch(`http://127.0.0.1:${port}/admin/console/config.json`);
+      expect(await settings.json()).toMatchObject({ localSignIn: true });
+      const key = /approver {2}(local-\S+)/.exec(output)![1]!;
+      const me = await fetch(`http://127.0.0.1:${port}/admin/v1/me`, { headers: { 'x-api-key': key } });
+      expect(await me.json()).toEqual({ kind: 'api-key', id: 'local-approver', role: 'approver' });
+
       // `npm run simulate -- …` for the README's purchase; the script itself (what npm runs) for the rest.
       const run = (command: string, args: string[]) =>
         new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

@@ -91,12 +91,19 @@ describe('Admin console in a real browser', () => {
     return page.evaluate<string[]>('window.__csp ?? []');
   }
 
-  async function signInWithGoogle(page: Page, email: string): Promise<void> {
+  /** Google's sign-in library, as it would hand `email`'s ID token to the page (see fakeGis). */
+  async function fakeGoogle(page: Page, email: string): Promise<void> {
     const token = await stack.idToken(email, { aud: CLIENT_ID });
     await page.route('https://accounts.google.com/gsi/client', (route) =>
       route.fulfill({ status: 200, contentType: 'text/javascript', body: fakeGis(token) }),
     );
-    await page.goto(consoleUrl());
+  }
+
+  async function signInWithGoogle(page: Page, email: string, { navigate = true } = {}): Promise<void> {
+    if (navigate) {
+      await fakeGoogle(page, email);
+      await page.goto(consoleUrl());
+    }
     await page.getByRole('button', { name: 'Sign in with Google' }).click();
     await page.getByRole('heading', { name: 'Waiting for a decision' }).waitFor();
   }
@@ -127,12 +134,13 @@ describe('Admin console in a real browser', () => {
   it('should sign an approver in with Google, show the parked purchase with its age and reason, approve it by keyboard, and show it active once Google activates it', async () => {
     const { id, accountId } = await parkedPurchase();
     const page = await openPage();
+    await fakeGoogle(page, APPROVER);
     await page.goto(consoleUrl());
-    await page.getByRole('heading', { name: 'Google account' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in with Google' }).waitFor();
     await page.getByRole('heading', { name: 'Local sandbox' }).waitFor();
     await browser.screenshot(page, '01-sign-in');
 
-    await signInWithGoogle(page, APPROVER);
+    await signInWithGoogle(page, APPROVER, { navigate: false });
     await page.getByText(`${APPROVER}`).first().waitFor();
     const parked = row(page, id);
     await parked.waitFor();

@@ -140,5 +140,8 @@ describe('Dockerfile', () => {
       expect(runtime).toContain(`/app/dist/${file} `);
     }
     expect(readFileSync('.dockerignore', 'utf8')).toContain('node_modules');
+    // The admin console: built in the build stage, its static files in the image (ADMIN_CONSOLE_DIR's default).
+    expect(text).toMatch(/^COPY console \.\/console$/m);
+    expect(runtime).toContain('COPY --from=build --chown=node:node /app/dist/console ./dist/console');
   });
 });
