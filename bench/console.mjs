@@ -34,6 +34,7 @@ import {
   provenance,
   run,
   serviceCommand,
+  sleep,
   startNode,
   table,
   verdict,
@@ -180,14 +181,19 @@ async function load(context, url, selector, { signIn = false } = {}) {
     }).observe(document, { childList: true, subtree: true });`,
   });
   await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction('window.__rendered !== undefined');
-  const rendered = await page.evaluate('window.__rendered');
+  // Polled from here: waitForFunction would evaluate a string in the page, which the console's CSP forbids.
+  let rendered;
+  for (let i = 0; i < 1000 && rendered === undefined; i++) {
+    rendered = await page.evaluate('window.__rendered');
+    if (rendered === undefined) await sleep(5);
+  }
+  if (rendered === undefined) throw new Error(`${url}: ${selector} was never drawn`);
   const fcp = await page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN");
   const firstLoad = transferred;
   let signedIn = NaN;
   if (signIn) {
     await page.fill('#local-key', LOCAL_KEY);
-    signedIn = await page.evaluate(`new Promise((resolve) => {
+    signedIn = await page.evaluate(`new Promise((resolve, reject) => {
       const t0 = performance.now();
       document.querySelector('.local-form button[type=submit]').click();
       const done = () => {
@@ -195,7 +201,9 @@ async function load(context, url, selector, { signIn = false } = {}) {
         const loading = document.querySelectorAll('main [role=status]').length;
         if (sections.length === 3 && !loading && document.querySelector('#queue-purchases .count')) {
           requestAnimationFrame(() => resolve(performance.now() - t0));
-        } else requestAnimationFrame(done);
+        } else if (performance.now() - t0 > 20000) {
+          reject(new Error('the queue was not drawn within 20 s: ' + document.querySelector('main, #app')?.textContent.slice(0, 300)));
+        } else setTimeout(done, 2);
       };
       done();
     })`);

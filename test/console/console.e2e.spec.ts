@@ -279,6 +279,41 @@ describe('Admin console in a real browser', () => {
     await page.close();
   });
 
+  it('should approve a pending sign-up and reject a plan change from the queue', async () => {
+    const { accountId: signingUp } = await stack.deliver.signUpAccount();
+    const { accountId } = await stack.deliver.signUpAccount();
+    await stack.call('POST', `/admin/v1/accounts/${accountId}/approve`, robot);
+    const { entitlementId } = await stack.deliver.buy({ accountId, product: PRODUCT, plan: 'basic' });
+    const id = entitlementId!;
+    await stack.deliver.activate(id);
+    await stack.deliver.changePlan(id, 'enterprise');
+    await entitlementWhere(stack.store, id, (e) => e.status === 'pending_plan_change');
+
+    const page = await openPage();
+    await signInWithGoogle(page, APPROVER);
+    const signup = page.getByRole('region', { name: 'Marketplace sign-ups waiting for approval' }).locator('tr', {
+      hasText: signingUp!,
+    });
+    await signup.getByRole('button', { name: 'Approve sign-up' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Approve sign-up' }).click();
+    await page.getByRole('status').getByText(`Approved the sign-up of ${signingUp}.`).waitFor();
+    await eventually(async () => (await signup.count()) === 0);
+    expect(stack.fake.countCalls('accounts.approve', signingUp)).toBe(1);
+
+    const change = row(page, `gcp:${id}`);
+    expect(await change.textContent()).toContain('basic → enterprise');
+    expect(await change.textContent()).toContain('Manual approval: the policy leaves changes to demo / enterprise');
+    await change.getByRole('button', { name: 'Reject change' }).click();
+    const dialog = page.getByRole('dialog', { name: `Reject the change of gcp:${id} to enterprise?` });
+    await dialog.getByLabel('Reason (required)').fill('Enterprise needs a signed contract');
+    await dialog.getByRole('button', { name: 'Reject change' }).click();
+    await page.getByRole('status').getByText(`Rejected the plan change of gcp:${id}.`).waitFor();
+    expect(stack.fake.countCalls('entitlements.rejectPlanChange', id)).toBe(1);
+    await entitlementWhere(stack.store, id, (e) => e.status === 'active' && e.plan === 'basic');
+    await eventually(async () => (await change.count()) === 0);
+    await page.close();
+  });
+
   it('should say plainly when someone else decided first (409), and change nothing', async () => {
     const { id } = await parkedPurchase();
     const page = await openPage();
