@@ -74,7 +74,7 @@ run(async () => {
     LOG_LEVEL: 'warn',
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitForStatus(`${base}/readyz`, { child: service });
+  await waitForStatus(`${base}/health/ready`, { child: service });
 
   const chromium = await launchChromium();
   onExit(() => chromium.close());
