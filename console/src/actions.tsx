@@ -141,6 +141,78 @@ export function replayEvent(e: InboundEvent): Decision {
   };
 }
 
+export function resetTestAccount(a: Pick<Account, 'accountId'>): Decision {
+  return {
+    title: `Reset the test account ${a.accountId}?`,
+    verb: 'Reset account',
+    tone: 'stop',
+    reason: 'required',
+    summary: (
+      <p>
+        Google cancels the account's entitlements and puts its sign-up back to pending, so the next purchase goes
+        through sign-up and approval as a new customer's would. Only for the seller's own test accounts: Google refuses
+        to reset a customer's.
+      </p>
+    ),
+    fields: (values, set) => (
+      <div class="field check">
+        <input
+          id="reset-test-account"
+          type="checkbox"
+          checked={values.testAccount === 'yes'}
+          onChange={(ev) => set('testAccount', (ev.target as HTMLInputElement).checked ? 'yes' : '')}
+        />
+        <label for="reset-test-account">
+          This is one of our own test accounts (not needed if config/policy.yaml lists it)
+        </label>
+      </div>
+    ),
+    run: async (reason, values) => {
+      await api('POST', `/accounts/${path(a.accountId)}/reset`, {
+        reason,
+        ...(values.testAccount === 'yes' ? { testAccount: true } : {}),
+      });
+      return `Reset the test account ${a.accountId}.`;
+    },
+  };
+}
+
+/** Erases a person's data (docs/admin-api.md, "Erasure"): by e-mail, or by the subject key of an entitlement. */
+export function eraseSubject(who: { email: string } | { subjectKey: string }): Decision {
+  const name = 'email' in who ? who.email : who.subjectKey;
+  return {
+    title: `Erase the personal data of ${name}?`,
+    verb: 'Erase',
+    tone: 'stop',
+    reason: 'required',
+    summary: (
+      <p>
+        Every entitlement of this person becomes an anonymized tombstone (their access ends), their e-mail is removed
+        from gifts they bought, and the raw payloads of events naming them are deleted. This cannot be undone.
+      </p>
+    ),
+    fields: (values, set) => (
+      <div class="field">
+        <label for="erase-confirm">Type ERASE to confirm</label>
+        <input
+          id="erase-confirm"
+          autoComplete="off"
+          value={values.confirm ?? ''}
+          onInput={(ev) => set('confirm', (ev.target as HTMLInputElement).value)}
+        />
+      </div>
+    ),
+    ready: (values) => values.confirm?.trim() === 'ERASE',
+    run: async (reason) => {
+      const result = await api<{ entitlements: unknown[]; eventsScrubbed?: number }>('POST', '/erasures', {
+        ...who,
+        reason,
+      });
+      return `Erased ${name}: ${result.entitlements.length} entitlement(s), ${result.eventsScrubbed ?? 0} event payload(s).`;
+    },
+  };
+}
+
 /** An event refused for an unusable start or end of access, applied with an explicit window (docs/input-rules.md). */
 export function resolveEvent(e: InboundEvent): Decision {
   const needsStart = (e.refusedFields ?? []).some((f) => /start/i.test(f));

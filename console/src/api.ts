@@ -52,6 +52,19 @@ export function onSignedOut(handler: (message: string) => void): void {
 const BASE = '/admin/v1';
 
 export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  try {
+    return await call<T>(method, path, body);
+  } catch (error) {
+    // A read refused by the API's rate limit is tried once more after the wait it names, if that is short
+    // (a page makes a few reads at once). Decisions are never repeated by the page.
+    const wait = error instanceof ApiError && error.status === 429 ? Number(error.details?.retryAfterSeconds) : NaN;
+    if (method !== 'GET' || !(wait > 0 && wait <= 10)) throw error;
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    return call<T>(method, path, body);
+  }
+}
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (credential?.kind === 'google') headers.authorization = `Bearer ${credential.idToken}`;
   if (credential?.kind === 'local') headers['x-api-key'] = credential.key;

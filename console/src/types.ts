@@ -59,6 +59,8 @@ export interface InboundEvent {
   rawTruncated: boolean;
   refusedFields: string[] | null;
   resolution: { actor: { kind: string; id: string }; reason: string; at: string } | null;
+  /** A `REFUSED` record: requests refused before anyone was authenticated, counted per source, reason and hour. */
+  refusals?: { count: number; throttled: number; firstAt: string; lastAt: string };
   raw?: string | null;
 }
 

@@ -66,6 +66,9 @@ describe('Admin console in a real browser', () => {
           ADMIN_AUDIENCE: CLIENT_ID,
           ADMIN_LOCAL_KEYS: `local-viewer:viewer:${LOCAL_VIEWER_KEY},local-approver:approver:${LOCAL_APPROVER_KEY}`,
           GETCOURSE_PATH_TOKEN: GETCOURSE_TOKEN,
+          // One approver clicks through every page of the suite within seconds: more than a person does.
+          ADMIN_RATE_LIMIT_BURST: '1000',
+          ADMIN_RATE_LIMIT_PER_MINUTE: '6000',
         },
       }),
       launchBrowser(),
@@ -235,11 +238,28 @@ describe('Admin console in a real browser', () => {
     expect(stack.fake.countCalls('entitlements.reject', id.slice(4))).toBe(1);
     await eventually(async () => (await row(page, id).count()) === 0);
 
+    // The first read of the audit trail meets the API's rate limit: the page waits the second it names and reads again.
+    let limited = 0;
+    await page.route('**/admin/v1/audit?*', async (route) => {
+      if (limited++ > 0) return route.continue();
+      await route.fulfill({
+        status: 429,
+        contentType: 'application/json',
+        headers: { 'retry-after': '1' },
+        body: JSON.stringify({
+          code: 'rate_limited',
+          message: 'Too many requests',
+          errorId: 'e',
+          details: { retryAfterSeconds: 1 },
+        }),
+      });
+    });
     await page.goto(`${consoleUrl()}#/audit`);
     const audited = page.locator('tr', { hasText: 'Duplicate order: the customer bought it twice' });
     await audited.waitFor();
     expect(await audited.textContent()).toContain(APPROVER);
     expect(await audited.textContent()).toContain('entitlement.reject');
+    expect(limited).toBe(2);
     await browser.screenshot(page, '07-audit');
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.close();
@@ -311,6 +331,45 @@ describe('Admin console in a real browser', () => {
     expect(stack.fake.countCalls('entitlements.rejectPlanChange', id)).toBe(1);
     await entitlementWhere(stack.store, id, (e) => e.status === 'active' && e.plan === 'basic');
     await eventually(async () => (await change.count()) === 0);
+    await page.close();
+  });
+
+  it("should erase a person's data from a search by e-mail, and reset a test account from its page", async () => {
+    const email = `erase.${Date.now()}@example.com`;
+    expect((await getCourseCall(stack.app, purchaseActive(`e-${Date.now()}`, email))).status).toBe(200);
+    const { accountId } = await stack.deliver.signUpAccount();
+    await stack.call('POST', `/admin/v1/accounts/${accountId}/approve`, robot);
+    const { entitlementId } = await stack.deliver.buy({ accountId, product: PRODUCT, plan: 'basic' });
+    await stack.deliver.activate(entitlementId!);
+    await entitlementWhere(stack.store, entitlementId!, (e) => e.active);
+
+    const page = await openPage();
+    await signInWithGoogle(page, APPROVER);
+    await page.goto(`${consoleUrl()}#/search/${encodeURIComponent(email)}`);
+    await page.getByRole('region', { name: 'Entitlements' }).locator('tbody tr').first().waitFor();
+    await page.getByRole('button', { name: "Erase this person's data…" }).click();
+    const erase = page.getByRole('dialog', { name: `Erase the personal data of ${email}?` });
+    await erase.getByLabel('Reason (required)').fill('Deletion request, ticket 1234');
+    const confirm = erase.getByRole('button', { name: 'Erase', exact: true });
+    expect(await confirm.isDisabled()).toBe(true);
+    await erase.getByLabel('Type ERASE to confirm').fill('ERASE');
+    await browser.screenshot(page, '15-erase-dialog', { fullPage: false });
+    await confirm.click();
+    await page.getByRole('status').getByText(`Erased ${email}: 1 entitlement(s)`).waitFor();
+    await page.getByText(`Nothing matches “${email}”.`).waitFor();
+
+    await page.goto(`${consoleUrl()}#/accounts/${encodeURIComponent(accountId!)}`);
+    await page.getByRole('heading', { name: `Account ${accountId}` }).waitFor();
+    await page.getByRole('button', { name: 'Reset test account…' }).click();
+    const reset = page.getByRole('dialog', { name: `Reset the test account ${accountId}?` });
+    await reset.getByLabel('Reason (required)').fill('Re-testing the purchase flow');
+    await reset.getByLabel(/This is one of our own test accounts/).check();
+    await reset.getByRole('button', { name: 'Reset account' }).click();
+    await page.getByRole('status').getByText(`Reset the test account ${accountId}.`).waitFor();
+    expect(stack.fake.countCalls('accounts.reset', accountId)).toBe(1);
+    await page.locator('.title-row .badge', { hasText: 'PENDING' }).waitFor();
+    await entitlementWhere(stack.store, entitlementId!, (e) => e.status === 'cancelled');
+    expect(await cspViolations(page)).toEqual([]);
     await page.close();
   });
 

@@ -15,6 +15,8 @@ export interface Decision {
   reason: 'required' | 'optional' | 'none';
   /** Extra fields (e.g. a resolution's dates), rendered above the reason. */
   fields?: (values: Record<string, string>, set: (name: string, value: string) => void) => ComponentChildren;
+  /** Whether the extra fields allow the call (the confirm button stays disabled until they do). */
+  ready?: (values: Record<string, string>) => boolean;
   /** Makes the call; resolves to the message shown once it is done. */
   run: (reason: string | null, values: Record<string, string>) => Promise<string>;
   /** Called after the dialog closed, whatever the outcome (the page reloads what it shows). */
@@ -54,7 +56,7 @@ export function DecisionDialog(props: { decision: Decision; onClose: (message: s
 
   const bytes = utf8Bytes(reason.trim());
   const tooLong = bytes > maxReasonBytes;
-  const missing = decision.reason === 'required' && bytes === 0;
+  const missing = (decision.reason === 'required' && bytes === 0) || decision.ready?.(values) === false;
   const close = () => ref.current?.close();
 
   const submit = async (event: Event) => {

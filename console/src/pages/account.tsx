@@ -1,6 +1,7 @@
-import { SignupButtons } from '../actions.js';
+import { resetTestAccount, SignupButtons } from '../actions.js';
 import { api, path, query, type Page } from '../api.js';
-import { Badge, Facts, Loaded, Section, Table, Time, useLoad } from '../components/ui.js';
+import { useDecide } from '../components/decision.js';
+import { Badge, Facts, Loaded, Section, Table, Time, useCanDecide, useLoad } from '../components/ui.js';
 import { href } from '../format.js';
 import type { Account, Entitlement } from '../types.js';
 
@@ -17,6 +18,8 @@ export function AccountPage({ id }: { id: string }) {
     detail.reload();
     entitlements.reload();
   };
+  const decide = useDecide();
+  const canDecide = useCanDecide();
   return (
     <Loaded state={detail} what={`account ${id}`}>
       {({ account }) => (
@@ -28,7 +31,21 @@ export function AccountPage({ id }: { id: string }) {
             <Badge value={account.signup.state} />
           </div>
           <SignupButtons account={account} after={reload} />
-          <Section title="Summary" id="account-summary">
+          <Section
+            title="Summary"
+            id="account-summary"
+            actions={
+              canDecide ? (
+                <button
+                  type="button"
+                  class="button stop small"
+                  onClick={() => decide({ ...resetTestAccount(account), after: reload })}
+                >
+                  Reset test account…
+                </button>
+              ) : null
+            }
+          >
             <Facts
               facts={[
                 ['Account state', account.state],

@@ -32,7 +32,11 @@ export function AuditRows({ items, empty }: { items: AuditEntry[]; empty?: strin
           </td>
           <td>{a.action}</td>
           <td>
-            <a href={targetHref(a.target)}>{a.target.id}</a>
+            {targetHref(a.target) ? (
+              <a href={targetHref(a.target)!}>{a.target.id}</a>
+            ) : (
+              <code class="wrap">{a.target.id}</code>
+            )}
             {a.target.plan ? <span class="muted small"> plan {a.target.plan}</span> : null}
           </td>
           <td>{a.reason ?? <span class="muted">—</span>}</td>

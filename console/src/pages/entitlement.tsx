@@ -1,7 +1,19 @@
 import { useState } from 'preact/hooks';
-import { EntitlementButtons } from '../actions.js';
+import { EntitlementButtons, eraseSubject } from '../actions.js';
 import { api, path, query, type Page } from '../api.js';
-import { Badge, display, ErrorNote, Facts, Loaded, Section, Table, Time, useLoad } from '../components/ui.js';
+import { useDecide } from '../components/decision.js';
+import {
+  Badge,
+  display,
+  ErrorNote,
+  Facts,
+  Loaded,
+  Section,
+  Table,
+  Time,
+  useCanDecide,
+  useLoad,
+} from '../components/ui.js';
 import { approvalReason, href } from '../format.js';
 import type { Account, AuditEntry, Entitlement, HistoryEntry, InboundEvent } from '../types.js';
 import { AuditRows } from './audit.js';
@@ -25,6 +37,8 @@ export function EntitlementPage({ id }: { id: string }) {
     events.reload();
     audit.reload();
   };
+  const decide = useDecide();
+  const canDecide = useCanDecide();
   return (
     <Loaded state={detail} what={`entitlement ${id}`}>
       {({ entitlement: e, history, account }) => (
@@ -38,7 +52,21 @@ export function EntitlementPage({ id }: { id: string }) {
           </div>
           {e.status === 'pending_approval' ? <p class="note wait">{approvalReason(e)}</p> : null}
           <EntitlementButtons e={e} after={reload} />
-          <Section title="Summary" id="entitlement-summary">
+          <Section
+            title="Summary"
+            id="entitlement-summary"
+            actions={
+              canDecide && e.subject && e.source !== 'gcp' ? (
+                <button
+                  type="button"
+                  class="button stop small"
+                  onClick={() => decide({ ...eraseSubject({ subjectKey: e.subject!.key }), after: reload })}
+                >
+                  Erase this person's data…
+                </button>
+              ) : null
+            }
+          >
             <Facts
               facts={[
                 ['Source', e.source],

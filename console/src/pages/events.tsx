@@ -82,13 +82,14 @@ export function EventsPage() {
                   <td>
                     {ev.reason ?? '—'}
                     {ev.refusedFields?.length ? <div class="small">refused: {ev.refusedFields.join(', ')}</div> : null}
+                    {ev.refusals ? <Refusals refusals={ev.refusals} /> : null}
                   </td>
                   <td>
                     {ev.entitlementId ? <a href={href('entitlements', ev.entitlementId)}>{ev.entitlementId}</a> : '—'}
                   </td>
                   <td class="num">{ev.attempts}</td>
                   <td>
-                    {canDecide ? (
+                    {canDecide && replayable(ev) ? (
                       <div class="row-actions">
                         <button type="button" class="button" onClick={() => decide({ ...replayEvent(ev), after })}>
                           Replay
@@ -111,6 +112,20 @@ export function EventsPage() {
   );
 }
 
+/** Refused-request records (`REFUSED`, never verified) are counts, not events: nothing to replay. */
+function replayable(ev: InboundEvent): boolean {
+  return (ev.outcome === 'invalid' || ev.outcome === 'failed') && !ev.refusals && ev.eventType !== 'REFUSED';
+}
+
+function Refusals({ refusals }: { refusals: NonNullable<InboundEvent['refusals']> }) {
+  return (
+    <div class="small">
+      {refusals.count} refused request(s){refusals.throttled ? `, ${refusals.throttled} throttled` : ''},{' '}
+      <Time at={refusals.firstAt} /> – <Time at={refusals.lastAt} />
+    </div>
+  );
+}
+
 export function EventPage({ id }: { id: string }) {
   const event = useLoad(() => api<InboundEvent>('GET', `/events/${path(id)}`), [id]);
   const decide = useDecide();
@@ -125,7 +140,7 @@ export function EventPage({ id }: { id: string }) {
             </h1>
             <Badge value={ev.outcome} />
           </div>
-          {canDecide && (ev.outcome === 'invalid' || ev.outcome === 'failed') ? (
+          {canDecide && replayable(ev) ? (
             <div class="row-actions">
               <button type="button" class="button" onClick={() => decide({ ...replayEvent(ev), after: event.reload })}>
                 Replay
@@ -158,6 +173,7 @@ export function EventPage({ id }: { id: string }) {
                 ['Received', <Time at={ev.receivedAt} />],
                 ['Updated', <Time at={ev.updatedAt} />],
                 ['Resolved', ev.resolution ? `by ${ev.resolution.actor.id}: ${ev.resolution.reason}` : null],
+                ['Refused requests', ev.refusals ? <Refusals refusals={ev.refusals} /> : null],
               ]}
             />
           </Section>

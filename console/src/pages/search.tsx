@@ -1,5 +1,7 @@
+import { eraseSubject } from '../actions.js';
 import { api, ApiError, path, query, type Page } from '../api.js';
-import { Loaded, Section, useLoad } from '../components/ui.js';
+import { useDecide } from '../components/decision.js';
+import { Loaded, Section, useCanDecide, useLoad } from '../components/ui.js';
 import { href, searchKind } from '../format.js';
 import type { Account, Entitlement } from '../types.js';
 import { EntitlementRows } from './account.js';
@@ -44,6 +46,8 @@ async function find(q: string): Promise<Found> {
 
 export function SearchPage({ q }: { q: string }) {
   const found = useLoad(() => find(q), [q]);
+  const decide = useDecide();
+  const canDecide = useCanDecide();
   return (
     <>
       <h1>
@@ -61,7 +65,22 @@ export function SearchPage({ q }: { q: string }) {
                 </p>
               </Section>
             ) : null}
-            <Section title="Entitlements" id="search-entitlements" count={f.entitlements.length}>
+            <Section
+              title="Entitlements"
+              id="search-entitlements"
+              count={f.entitlements.length}
+              actions={
+                canDecide && searchKind(q) === 'email' && f.entitlements.length > 0 ? (
+                  <button
+                    type="button"
+                    class="button stop small"
+                    onClick={() => decide({ ...eraseSubject({ email: q.trim() }), after: found.reload })}
+                  >
+                    Erase this person's data…
+                  </button>
+                ) : null
+              }
+            >
               <EntitlementRows items={f.entitlements} empty={`Nothing matches “${q}”.`} />
             </Section>
           </>
