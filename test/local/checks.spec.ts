@@ -100,9 +100,18 @@ describe('npm run local: is dist/ built from these sources? (scripts/local-check
     mkdirSync(join(dir, 'src/deep'), { recursive: true });
     mkdirSync(join(dir, 'dist/tools/fake-procurement'), { recursive: true });
     mkdirSync(join(dir, 'dist/tools/simulator'), { recursive: true });
+    mkdirSync(join(dir, 'dist/console'), { recursive: true });
+    mkdirSync(join(dir, 'console/src'), { recursive: true });
     writeFileSync(join(dir, 'src/deep/a.ts'), 'export const a = 1;');
+    writeFileSync(join(dir, 'console/src/main.tsx'), 'export {};');
     writeFileSync(join(dir, 'package-lock.json'), '{}');
-    for (const f of ['service.cjs', 'service.bundle.cjs', 'tools/fake-procurement/main.js', 'tools/simulator/cli.js']) {
+    for (const f of [
+      'service.cjs',
+      'service.bundle.cjs',
+      'tools/fake-procurement/main.js',
+      'tools/simulator/cli.js',
+      'console/index.html',
+    ]) {
       writeFileSync(join(dir, 'dist', f), '');
     }
     expect(buildProblem(dir)).toBe('dist/ was not built by npm run local');
@@ -116,6 +125,11 @@ describe('npm run local: is dist/ built from these sources? (scripts/local-check
     writeFileSync(join(dir, 'src/deep/b.ts'), '');
     expect(buildProblem(dir)).toBe('the sources changed since the last build');
     rmSync(join(dir, 'src/deep/b.ts'));
+    // The admin console's sources are build inputs too (console/build.mjs writes dist/console).
+    writeFileSync(join(dir, 'console/src/main.tsx'), 'export const changed = true;');
+    expect(buildProblem(dir)).toBe('the sources changed since the last build');
+    writeFileSync(join(dir, 'console/src/main.tsx'), 'export {};');
+    expect(buildProblem(dir)).toBeNull();
     writeFileSync(join(dir, 'package-lock.json'), '{"lockfileVersion":3}');
     expect(buildProblem(dir)).toBe('the sources changed since the last build');
 
