@@ -8,6 +8,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'client/dist/**',
       'coverage/**',
       'node_modules/**',
       '**/*.mjs',
