@@ -69,22 +69,27 @@ export function accessDocumentId(key: string): string {
   return documentIdWith(key, sha256Hex);
 }
 
+/** The part of a `@google-cloud/firestore` `DocumentSnapshot` the client reads. */
+export interface SnapshotLike {
+  exists: boolean;
+  data(): unknown;
+  readTime?: { toMillis(): number };
+}
+
 /** The part of `@google-cloud/firestore`'s `Firestore` the client uses (any version from 7 on has it). */
 export interface FirestoreLike {
   collection(path: string): {
     doc(id: string): {
-      get(): Promise<{ exists: boolean; data(): unknown }>;
-      onSnapshot(
-        onNext: (snapshot: { exists: boolean; data(): unknown }) => void,
-        onError: (error: Error) => void,
-      ): () => void;
+      get(): Promise<SnapshotLike>;
+      onSnapshot(onNext: (snapshot: SnapshotLike) => void, onError: (error: Error) => void): () => void;
     };
   };
 }
 
-const raw = (snap: { exists: boolean; data(): unknown }): RawSnapshot => ({
+const raw = (snap: SnapshotLike): RawSnapshot => ({
   exists: snap.exists,
   data: snap.exists ? snap.data() : undefined,
+  readTimeMs: snap.readTime?.toMillis(),
 });
 
 /**

@@ -40,6 +40,17 @@ describe('SnapshotOrder', () => {
     expect(order.offer(decoded(7, 700))).toBe(false);
   });
 
+  it('should tell a late "no document" from a deletion by the read time, where the SDK gives one', () => {
+    const order = new SnapshotOrder();
+    expect(order.offer(missingAccessDocument(KEY), 1_000)).toBe(true); // nothing bought yet
+    expect(order.offer(decoded(1, 100), 2_000)).toBe(true);
+    expect(order.offer(missingAccessDocument(KEY), 1_000)).toBe(false); // the first snapshot, delivered again late
+    expect(order.offer(decoded(2, 200), 3_000)).toBe(true);
+    expect(order.offer(decoded(1, 100), 2_000)).toBe(false);
+    expect(order.offer(missingAccessDocument(KEY), 4_000)).toBe(true); // erased
+    expect(order.current?.exists).toBe(false);
+  });
+
   it('should take a document written anew whose deletion the listener never saw (lower version, later write)', () => {
     const order = new SnapshotOrder();
     order.offer(decoded(7, 700));

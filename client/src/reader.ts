@@ -16,6 +16,8 @@ import { requireSubjectKey } from './subject-key.js';
 export interface RawSnapshot {
   exists: boolean;
   data: unknown;
+  /** When Firestore read it, where the SDK says (the server SDK does; the browser SDK does not). */
+  readTimeMs?: number;
 }
 
 /** One SDK's way to read and listen to `access/{documentId}`. */
@@ -203,8 +205,8 @@ export function createAccessReader(
             report(asError(error));
             return;
           }
-          holder.order.offer(doc);
-          if (tracker.offer(doc)) emit();
+          holder.order.offer(doc, snap.readTimeMs);
+          if (tracker.offer(doc, snap.readTimeMs)) emit();
         },
         (error) => {
           if (!active) return;
@@ -229,22 +231,31 @@ export function createAccessReader(
 /**
  * Which snapshots of one document are news. Within a document's life `version` grows by one per write:
  * a snapshot with a version not above the one taken last (a reconnect, a cached read, a metadata-only
- * change, a reordered delivery) is ignored. A deleted document (erasure) is always taken: it only ever
- * takes access away. After a deletion versions start again at 1, so a document is taken then only if its
- * `updatedAt` is later than that of every document taken before (a late snapshot of the deleted one cannot
- * bring it back); a lower version with a later `updatedAt` is such a new document whose deletion this
- * listener never saw (listeners may skip intermediate states).
+ * change, a reordered delivery) is ignored. Where the SDK gives each snapshot its read time (the server
+ * SDK), one read before the snapshot taken last is ignored too: that is what tells a late "no document"
+ * from a deletion. A deletion (erasure) is taken; after it versions start again at 1, so a document is
+ * taken then only if its `updatedAt` is later than that of every document taken before (a late snapshot
+ * of the deleted one cannot bring it back). A lower version with a later `updatedAt` is such a new
+ * document whose deletion this listener never saw (listeners may skip intermediate states).
  */
 export class SnapshotOrder {
   current: AccessDocument | null = null;
   private floorUpdatedAt = -Infinity;
+  private lastReadTime = -Infinity;
 
-  offer(doc: AccessDocument): boolean {
+  offer(doc: AccessDocument, readTimeMs?: number): boolean {
+    if (readTimeMs !== undefined && readTimeMs < this.lastReadTime) return false;
+    if (!this.accepts(doc)) return false;
+    if (readTimeMs !== undefined) this.lastReadTime = readTimeMs;
+    this.current = doc;
+    return true;
+  }
+
+  private accepts(doc: AccessDocument): boolean {
     const prev = this.current;
     if (!doc.exists) {
       if (prev && !prev.exists) return false;
       if (prev?.updatedAt) this.floorUpdatedAt = Math.max(this.floorUpdatedAt, prev.updatedAt.getTime());
-      this.current = doc;
       return true;
     }
     const updatedAt = doc.updatedAt!.getTime();
@@ -255,7 +266,6 @@ export class SnapshotOrder {
       if (doc.version <= prev.version && !recreated) return false;
       if (recreated) this.floorUpdatedAt = Math.max(this.floorUpdatedAt, prevUpdatedAt);
     }
-    this.current = doc;
     return true;
   }
 }
