@@ -17,6 +17,8 @@ COPY src ./src
 COPY tools ./tools
 # The admin console's source (console/build.mjs writes dist/console, served at /admin/console/).
 COPY console ./console
+# `npm run build` builds the client package too (client/); it is not part of the image.
+COPY client ./client
 RUN npm run build && node --max-old-space-size=192 --max-semi-space-size=16 --heap-growing-percent=40 dist/service.cjs --write-code-cache
 
 # Runtime stage: Node 22 slim, no node_modules (the bundle carries its dependencies), non-root,

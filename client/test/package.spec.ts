@@ -115,6 +115,15 @@ describe('the client package', () => {
     });
   });
 
+  it("should be built in the service image's build stage too, which runs npm run build (and not shipped)", () => {
+    const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(rootPkg.scripts.build).toContain('npm run build:client');
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(dockerfile.slice(0, dockerfile.length - runtime.length)).toMatch(/^COPY client \.\/client$/m);
+    expect(runtime).not.toContain('client');
+  });
+
   it('should type-check a strict consumer project against its declarations', () => {
     const modules = join(work, 'node_modules');
     symlinkSync(join(ROOT, 'node_modules', '@google-cloud'), join(modules, '@google-cloud'), 'dir');
