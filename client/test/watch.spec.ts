@@ -139,7 +139,8 @@ describe('client watch on a Marketplace purchase', () => {
       .filter((m) => m.orderingKey === `gcp:${id}`)
       .map((m) => decodeChangeMessage({ data: m.data, attributes: m.attributes }));
     const changes = events.flatMap((e) => (e.type === 'entitlement.changed' ? [e] : []));
-    expect(changes.map((e) => e.entitlementVersion)).toEqual([...changes.map((e) => e.entitlementVersion)].sort());
+    const changeVersions = changes.map((e) => e.entitlementVersion);
+    expect(changeVersions).toEqual([...changeVersions].sort((a, b) => a - b));
     const planChange = changes.find((e) => e.previous?.plan === 'pro' && e.state.plan === 'basic');
     expect(planChange).toMatchObject({ entitlementId: `gcp:${id}`, source: 'gcp', state: { subjectKey: key } });
     expect(changes.at(-1)?.state).toMatchObject({ status: 'cancelled', active: false });
