@@ -25,7 +25,6 @@ export type {
   Source,
 } from './access.js';
 export * from './errors.js';
-export { SnapshotOrder } from './reader.js';
 export type { Access, AccessOptions, Clock, Unsubscribe, WatchOptions } from './reader.js';
 export { isVerbatimDocumentId, requireSubjectKey, SUBJECT_KEY_PREFIXES } from './subject-key.js';
 export { CONTRACT_VERSION } from './version.js';

@@ -12,7 +12,7 @@ import { SubjectKeyError } from './errors.js';
 import { createAccessReader, type Access, type AccessOptions, type RawSnapshot } from './reader.js';
 import {
   accessDocumentId as documentIdWith,
-  describe,
+  describeValue,
   forGcpAccount,
   forPurchaselyAnonymous,
   forUser,
@@ -30,8 +30,7 @@ export type {
 } from './access.js';
 export * from './errors.js';
 export * from './events.js';
-export { SnapshotOrder } from './reader.js';
-export type { Access, AccessOptions, Clock, DocumentSource, RawSnapshot, Unsubscribe, WatchOptions } from './reader.js';
+export type { Access, AccessOptions, Clock, Unsubscribe, WatchOptions } from './reader.js';
 export { isVerbatimDocumentId, requireSubjectKey, SUBJECT_KEY_PREFIXES } from './subject-key.js';
 export { CONTRACT_VERSION } from './version.js';
 
@@ -45,13 +44,13 @@ const MIN_SECRET_LENGTH = 32;
  */
 export function forEmail(email: string, options: { secret: string }): string {
   if (typeof email !== 'string' || email.trim().length === 0) {
-    throw new SubjectKeyError(`subjectKey.forEmail: expected an e-mail address, got ${describe(email)}`);
+    throw new SubjectKeyError(`subjectKey.forEmail: expected an e-mail address, got ${describeValue(email)}`);
   }
   const secret = (options as { secret?: unknown } | undefined)?.secret;
   if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
     throw new SubjectKeyError(
       `subjectKey.forEmail: options.secret must be the service's SUBJECT_KEY_SECRET (at least ${MIN_SECRET_LENGTH} characters), got ${
-        typeof secret === 'string' ? `${secret.length} characters` : describe(secret)
+        typeof secret === 'string' ? `${secret.length} characters` : describeValue(secret)
       }`,
     );
   }

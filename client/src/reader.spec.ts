@@ -170,6 +170,21 @@ describe('createAccessReader: cache', () => {
     expect(seen).toEqual([1, 2]);
   });
 
+  it('should not keep what a read started before invalidate() returns', async () => {
+    const source = new MemorySource();
+    const access = createAccessReader(source, (k) => k, { cacheTtlMs: 60_000 });
+    source.write(1, 100);
+    let open!: () => void;
+    source.readGate = new Promise((r) => (open = r));
+    const before = access.current(KEY);
+    access.invalidate(KEY);
+    source.write(2, 200);
+    open();
+    expect((await before).version).toBe(1);
+    expect((await access.current(KEY)).version).toBe(2);
+    expect(source.reads).toBe(2);
+  });
+
   it('should answer a watched subject from its listener, with no read', async () => {
     const source = new MemorySource();
     const access = createAccessReader(source, (k) => k);

@@ -97,10 +97,13 @@ export function createAccessReader(
   /** Live documents of watched subjects (with how many watches hold each). */
   const live = new Map<string, { order: SnapshotOrder; holders: number }>();
   let seq = 0;
+  /** When each subject (or, under '', every subject) was last invalidated: reads started before are not kept. */
+  const invalidated = new Map<string, number>();
 
   const remember = (key: string, doc: AccessDocument, startedSeq: number) => {
     const held = cache.get(key);
     if (held && held.seq > startedSeq) return;
+    if ((invalidated.get(key) ?? 0) > startedSeq || (invalidated.get('') ?? 0) > startedSeq) return;
     cache.delete(key);
     cache.set(key, { doc, expiresAt: clock.now().getTime() + ttl, seq: ++seq });
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
@@ -221,8 +224,15 @@ export function createAccessReader(
     },
 
     invalidate(subjectKey) {
-      if (subjectKey === undefined) cache.clear();
-      else cache.delete(subjectKey);
+      const key = subjectKey ?? '';
+      invalidated.set(key, ++seq);
+      if (subjectKey === undefined) {
+        cache.clear();
+        inflight.clear();
+      } else {
+        cache.delete(subjectKey);
+        inflight.delete(subjectKey);
+      }
     },
   };
   return access;

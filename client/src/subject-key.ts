@@ -15,12 +15,12 @@ export const SUBJECT_KEY_PREFIXES = ['user:', 'anon:', 'gcp-account:', 'emailh:'
 
 function requireId(kind: string, id: unknown): string {
   if (typeof id !== 'string' || id.length === 0) {
-    throw new SubjectKeyError(`subjectKey.${kind}: expected a non-empty string id, got ${describe(id)}`);
+    throw new SubjectKeyError(`subjectKey.${kind}: expected a non-empty string id, got ${describeValue(id)}`);
   }
   return id;
 }
 
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (typeof value === 'string')
     return value.length ? `"${value.slice(0, 40)}${value.length > 40 ? '…' : ''}"` : 'an empty string';
   return value === null ? 'null' : typeof value;
@@ -47,7 +47,7 @@ export function requireSubjectKey(key: unknown): string {
     return key;
   }
   throw new SubjectKeyError(
-    `${describe(key)} is not a subject key: build one with subjectKey.forUser(id), .forEmail(email, { secret }), ` +
+    `${describeValue(key)} is not a subject key: build one with subjectKey.forUser(id), .forEmail(email, { secret }), ` +
       `.forGcpAccount(id) or .forPurchaselyAnonymous(id) (keys start with ${SUBJECT_KEY_PREFIXES.join(', ')})`,
   );
 }
@@ -69,7 +69,7 @@ export function accessDocumentId(key: string, sha256Hex: ((text: string) => stri
   if (isVerbatimDocumentId(key)) return key;
   if (!sha256Hex) {
     throw new SubjectKeyError(
-      `the access document of ${describe(key)} has a hashed id (h:<sha256>), which this entry point does not compute ` +
+      `the access document of ${describeValue(key)} has a hashed id (h:<sha256>), which this entry point does not compute ` +
         '(the browser entry reads only keys that are their own document id; see client/README.md, "Browser")',
     );
   }
