@@ -254,4 +254,32 @@ describe('Ledger.apply on the Firestore emulator', () => {
     expect((await ledger.record(ignored, 'ignored', 'lifecycle event')).outcome).toBe('ignored');
     expect((await ledger.record(ignored, 'ignored', 'lifecycle event')).outcome).toBe('duplicate');
   });
+  it("should keep access through the source's grace after validUntil, and end it at accessUntil", async () => {
+    const HOUR = 3_600_000;
+    const until = new Date(Date.now() - HOUR);
+    // Purchasely's grace is 24 h (config/policy.yaml): a renewal may arrive up to a day late.
+    const p = change({ externalId: 'grace-p', subject: { key: 'user:grace', userId: 'grace' }, validUntil: until });
+    await expect(apply(p)).resolves.toMatchObject({ outcome: 'applied' });
+    expect(await store.getEntitlement('purchasely:grace-p')).toMatchObject({ active: true });
+    const entry = (await store.getAccess('user:grace'))?.entitlements['purchasely:grace-p'];
+    expect(entry?.validUntil).toEqual(until);
+    expect(entry?.accessUntil).toEqual(new Date(until.getTime() + 24 * HOUR));
+
+    // Marketplace has none: the same window has ended, so it grants nothing.
+    const g = change({
+      source: 'gcp',
+      externalId: 'grace-g',
+      subject: { key: 'user:grace', userId: 'grace' },
+      validUntil: until,
+      actor: { type: 'provider', id: 'gcp' },
+    });
+    await expect(apply(g)).resolves.toMatchObject({ outcome: 'applied' });
+    expect(await store.getEntitlement('gcp:grace-g')).toMatchObject({ active: false });
+    expect(Object.keys((await store.getAccess('user:grace'))?.entitlements ?? {})).toEqual(['purchasely:grace-p']);
+
+    // An open window has no end of access either.
+    const open = change({ externalId: 'grace-open', subject: { key: 'user:grace', userId: 'grace' } });
+    await apply(open);
+    expect((await store.getAccess('user:grace'))?.entitlements['purchasely:grace-open']?.accessUntil).toBeNull();
+  });
 });

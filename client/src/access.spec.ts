@@ -131,3 +131,43 @@ describe('accessAt', () => {
     expect(accessAt(d, at('2026-12-01T00:00:00Z')).nextChangeAt).toBeNull();
   });
 });
+
+describe('accessUntil (validUntil + the source grace)', () => {
+  const graced = decodeAccessDocument(
+    KEY,
+    doc({
+      graced: entry({ validUntil: ts('2026-12-01T00:00:00Z'), accessUntil: ts('2026-12-02T00:00:00Z') }),
+      legacy: entry({ entitlementId: 'purchasely:old', validUntil: ts('2026-12-01T00:00:00Z') }),
+    }),
+  );
+
+  it('should keep access after validUntil until accessUntil, the instant the service ends it', () => {
+    const keys = (iso: string) => accessAt(graced, at(iso)).entitlements.map((e) => e.key);
+    expect(keys('2026-11-30T23:59:59.999Z')).toEqual(['legacy', 'graced']);
+    expect(keys('2026-12-01T12:00:00Z')).toEqual(['graced']);
+    expect(keys('2026-12-01T23:59:59.999Z')).toEqual(['graced']);
+    expect(keys('2026-12-02T00:00:00Z')).toEqual([]);
+    expect(accessAt(graced, at('2026-12-01T12:00:00Z')).nextChangeAt).toEqual(at('2026-12-02T00:00:00Z'));
+  });
+
+  it('should read an entry written before accessUntil existed as ending at validUntil', () => {
+    expect(graced.entries.find((e) => e.key === 'legacy')?.accessUntil).toEqual(at('2026-12-01T00:00:00Z'));
+  });
+
+  it('should ignore an entry whose accessUntil is not a time, or open where validUntil is not', () => {
+    const d = decodeAccessDocument(
+      KEY,
+      doc({
+        text: entry({ accessUntil: '2026-12-02' }),
+        opened: entry({ accessUntil: null }),
+        closed: entry({ validUntil: null, accessUntil: ts('2026-12-02T00:00:00Z') }),
+      }),
+    );
+    expect(d.entries).toEqual([]);
+    expect(Object.fromEntries(d.ignored.map((i) => [i.key, i.reason]))).toEqual({
+      text: '`accessUntil` is not a timestamp',
+      opened: '`accessUntil` and `validUntil` disagree on whether the window is open',
+      closed: '`accessUntil` and `validUntil` disagree on whether the window is open',
+    });
+  });
+});

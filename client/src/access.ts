@@ -21,9 +21,15 @@ export interface AccessEntry {
   readonly product: string;
   readonly plan: string | null;
   readonly status: AccessStatus | (string & {});
-  /** The access window; `null` = open on that side. */
+  /** The access window the source gave; `null` = open on that side. */
   readonly validFrom: Date | null;
   readonly validUntil: Date | null;
+  /**
+   * When access ends: `validUntil` plus the source's grace (the time a renewal may take to arrive;
+   * the service's `lifecycle.graceHours`), `null` = open. Usability is decided on this, not on
+   * `validUntil`. Documents written before the field existed lack it: it is then `validUntil`.
+   */
+  readonly accessUntil: Date | null;
 }
 
 /** An access document as read, before any window is applied. `exists: false` = no document (no access). */
@@ -144,6 +150,11 @@ function decodeEntry(key: string, raw: unknown): AccessEntry | string {
   const validUntil = timeField(raw.validUntil);
   if (!validFrom.ok) return '`validFrom` is not a timestamp';
   if (!validUntil.ok) return '`validUntil` is not a timestamp';
+  const accessUntil = raw.accessUntil === undefined ? validUntil : timeField(raw.accessUntil);
+  if (!accessUntil.ok) return '`accessUntil` is not a timestamp';
+  if ((accessUntil.value === null) !== (validUntil.value === null)) {
+    return '`accessUntil` and `validUntil` disagree on whether the window is open';
+  }
   return Object.freeze({
     entitlementId,
     key,
@@ -153,6 +164,7 @@ function decodeEntry(key: string, raw: unknown): AccessEntry | string {
     status: raw.status,
     validFrom: validFrom.value,
     validUntil: validUntil.value,
+    accessUntil: accessUntil.value,
   });
 }
 
@@ -164,10 +176,13 @@ function byProductPlanId(a: AccessEntry, b: AccessEntry): number {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Whether `entry`'s window contains `atMs`: `validFrom ≤ at < validUntil` (the service's own rule). */
+/**
+ * Whether `entry`'s window contains `atMs`: `validFrom ≤ at < accessUntil` (the service's own rule;
+ * `accessUntil` is `validUntil` plus the source's grace).
+ */
 export function isUsableAt(entry: AccessEntry, atMs: number): boolean {
   if (entry.validFrom && entry.validFrom.getTime() > atMs) return false;
-  if (entry.validUntil && entry.validUntil.getTime() <= atMs) return false;
+  if (entry.accessUntil && entry.accessUntil.getTime() <= atMs) return false;
   return true;
 }
 
@@ -179,7 +194,7 @@ export function accessAt(doc: AccessDocument, at: Date): CurrentAccess {
   for (const e of doc.entries) {
     if (isUsableAt(e, atMs)) usable.push(e);
     const from = e.validFrom?.getTime() ?? -Infinity;
-    const until = e.validUntil?.getTime() ?? Infinity;
+    const until = e.accessUntil?.getTime() ?? Infinity;
     if (from > atMs && from < next) next = from;
     if (until > atMs && until < next) next = until;
   }
@@ -215,6 +230,6 @@ export function accessAt(doc: AccessDocument, at: Date): CurrentAccess {
 /** A short fingerprint of what is usable (entitlement keys with plan and window), to tell a real change. */
 export function usableFingerprint(access: CurrentAccess): string {
   return access.entitlements
-    .map((e) => `${e.key}|${e.plan}|${e.validFrom?.getTime()}|${e.validUntil?.getTime()}`)
+    .map((e) => `${e.key}|${e.plan}|${e.validFrom?.getTime()}|${e.accessUntil?.getTime()}`)
     .join('\n');
 }

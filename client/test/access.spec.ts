@@ -51,7 +51,7 @@ describe('client on documents the service wrote (webhooks)', () => {
   });
   const fresh = () => randomUUID().slice(0, 8);
 
-  it('should answer a Purchasely purchase, and end it at validUntil by its own clock before any sweep ran', async () => {
+  it("should answer a Purchasely purchase, keep it through the source's grace and end it at accessUntil by its own clock, the sweep's instant", async () => {
     const [sub, user] = [`subs-${fresh()}`, `u-${fresh()}`];
     const bought = await purchaselyDelivery(stack.app, stack.clock, activate(NOW, sub, user));
     expect(bought.body.outcome).toBe('applied');
@@ -64,19 +64,26 @@ describe('client on documents the service wrote (webhooks)', () => {
     expect(await access.has(key, 'demo', ['yearly', 'monthly'])).toBe(true);
     const [entry] = now.entitlements;
     const validUntil = new Date(NOW.getTime() + 30 * DAY);
-    expect(entry).toMatchObject({ entitlementId: `purchasely:${sub}`, source: 'purchasely', validUntil });
-    expect(now.nextChangeAt).toEqual(validUntil);
+    const accessUntil = new Date(validUntil.getTime() + PURCHASELY_GRACE);
+    expect(entry).toMatchObject({ entitlementId: `purchasely:${sub}`, source: 'purchasely', validUntil, accessUntil });
+    expect(now.nextChangeAt).toEqual(accessUntil);
 
-    // Between two sweeps: the window closed, the service has not rewritten the document yet (Purchasely's grace).
+    // Past validUntil, inside Purchasely's grace: the renewal may still come; the service keeps access, so does the client.
     const service = stack.app.app.get(LifecycleJobs);
     stack.clock.set(new Date(validUntil.getTime() + 1));
     expect((await service.expire()).expired).toBe(0);
+    clock.ms = validUntil.getTime() + 1;
+    expect(await access.has(key, 'demo')).toBe(true);
+
+    // Between two sweeps: access ended, the service has not rewritten the document yet.
+    stack.clock.set(new Date(accessUntil.getTime() - 1));
+    expect((await service.expire()).expired).toBe(0);
     const raw = await db.collection('access').doc(key).get();
     expect(Object.values(raw.get('entitlements') as object)).toHaveLength(1);
-    clock.ms = validUntil.getTime();
+    clock.ms = accessUntil.getTime();
     expect(await access.has(key, 'demo')).toBe(false);
     expect((await access.current(key)).version).toBe(raw.get('version'));
-    expect((await access.current(key, { at: new Date(validUntil.getTime() - 1) })).has('demo')).toBe(true);
+    expect((await access.current(key, { at: new Date(accessUntil.getTime() - 1) })).has('demo')).toBe(true);
 
     // The sweep ends it in the document too.
     stack.clock.set(new Date(validUntil.getTime() + PURCHASELY_GRACE));

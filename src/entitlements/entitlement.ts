@@ -100,13 +100,32 @@ export function entitlementId(source: Source, externalId: string): string {
   return `${source}:${externalId}`;
 }
 
-/** Whether the subject may use the entitlement at `now`: status and validity window together. */
+/** Hours of grace per source (policy.yaml `lifecycle.graceHours`) in ms; absent means none. */
+export function graceMs(graceHours: Partial<Record<Source, number>>, source: Source): number {
+  return (graceHours[source] ?? 0) * 3_600_000;
+}
+
+/**
+ * When access ends: the source's `validUntil` plus the source's grace (`lifecycle.graceHours`: the
+ * time a renewal may take to arrive, e.g. Purchasely's rule never to end access on the renewal date
+ * alone), `null` when the window is open. The ledger writes it into the access summary, the expiry
+ * sweep ends access at the same instant, and readers cut access there.
+ */
+export function accessUntil(validUntil: Date | null, grace: number): Date | null {
+  return validUntil ? new Date(validUntil.getTime() + grace) : null;
+}
+
+/**
+ * Whether the subject may use the entitlement at `now`: status and validity window together, the
+ * window ending at `validUntil` + `grace` (see `accessUntil`).
+ */
 export function isActive(
   e: { status: EntitlementStatus; validFrom: Date | null; validUntil: Date | null },
   now: Date,
+  grace = 0,
 ): boolean {
   if (!ACCESS_STATUSES.has(e.status)) return false;
   if (e.validFrom && e.validFrom.getTime() > now.getTime()) return false;
-  if (e.validUntil && e.validUntil.getTime() <= now.getTime()) return false;
+  if (e.validUntil && e.validUntil.getTime() + grace <= now.getTime()) return false;
   return true;
 }

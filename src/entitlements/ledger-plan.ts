@@ -3,6 +3,7 @@
  * writes. The Firestore adapter runs this inside one transaction; tests run it directly.
  */
 import {
+  accessUntil,
   isActive,
   type Actor,
   type EntitlementChange,
@@ -58,6 +59,12 @@ export interface AccessEntry {
   status: EntitlementStatus;
   validFrom: Date | null;
   validUntil: Date | null;
+  /**
+   * When access ends: `validUntil` + the source's grace at write time (`accessUntil`), `null` when
+   * open. Readers cut access here, the instant the expiry sweep ends it; documents written before
+   * this field existed lack it (readers then use `validUntil`).
+   */
+  accessUntil: Date | null;
 }
 
 export interface AccessSummary {
@@ -125,6 +132,8 @@ export interface PlanInput {
   linkedSubjectKey: string | null;
   accessByKey: ReadonlyMap<string, AccessSummary | null>;
   now: Date;
+  /** The change's source's grace in ms (`graceMs(policy.lifecycle.graceHours, source)`); none when absent. */
+  graceMs?: number;
 }
 
 export type Plan =
@@ -237,7 +246,8 @@ export function planApply(input: PlanInput): Plan {
   if (!next.product) {
     return { outcome: 'invalid', reason: 'the first change of an entitlement must name its product' };
   }
-  next.active = !change.erase && isActive(next, now);
+  const grace = input.graceMs ?? 0;
+  next.active = !change.erase && isActive(next, now, grace);
 
   const access = new Map<string, AccessSummary | null>();
   const oldKey = existing?.subject?.key ?? null;
@@ -245,7 +255,7 @@ export function planApply(input: PlanInput): Plan {
     access.set(oldKey, withoutEntry(input.accessByKey.get(oldKey) ?? null, oldKey, id, now, change.erase));
   }
   if (subject) {
-    access.set(subject.key, withEntry(input.accessByKey.get(subject.key) ?? null, subject.key, id, next, now));
+    access.set(subject.key, withEntry(input.accessByKey.get(subject.key) ?? null, subject.key, id, next, now, grace));
   }
 
   const before = existing ? snapshot(existing) : null;
@@ -328,6 +338,7 @@ function withEntry(
   id: string,
   e: EntitlementRecord,
   now: Date,
+  grace: number,
 ): AccessSummary {
   const base = current ?? emptySummary(key, now);
   const entitlements = entryMap(base.entitlements);
@@ -341,6 +352,7 @@ function withEntry(
       status: e.status,
       validFrom: e.validFrom,
       validUntil: e.validUntil,
+      accessUntil: accessUntil(e.validUntil, grace),
     };
   }
   return rebuilt(base, entitlements, now);

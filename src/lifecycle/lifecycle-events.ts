@@ -2,7 +2,7 @@
  * The pure half of the sweeps: which lifecycle change an entitlement is due, the change itself,
  * and the `entitlement.expiring` notice. No I/O; unit-tested beside this file.
  */
-import { isActive, type EntitlementChange, type Source } from '../entitlements/entitlement.js';
+import { accessUntil, graceMs, isActive, type EntitlementChange, type Source } from '../entitlements/entitlement.js';
 import {
   CHANGE_EVENT_SCHEMA_VERSION,
   type ChangeEventState,
@@ -30,10 +30,7 @@ export interface ExpiringEvent {
 
 export type WindowAction = 'expire' | 'start' | 'none';
 
-/** Hours of grace per source (policy.yaml `lifecycle.graceHours`) in ms; absent means none. */
-export function graceMs(graceHours: Partial<Record<Source, number>>, source: Source): number {
-  return (graceHours[source] ?? 0) * 3_600_000;
-}
+export { graceMs };
 
 /**
  * What the validity window asks for at `now`: `expire` once `validUntil` + grace has passed while
@@ -45,7 +42,7 @@ export function windowAction(e: EntitlementRecord, now: Date, grace: number): Wi
   const grantsAccess = isActive({ status: e.status, validFrom: null, validUntil: null }, now);
   if (!grantsAccess) return 'none';
   if (e.validUntil && e.validUntil.getTime() + grace <= now.getTime()) return 'expire';
-  if (!e.active && isActive(e, now)) return 'start';
+  if (!e.active && isActive(e, now, grace)) return 'start';
   return 'none';
 }
 
@@ -104,7 +101,7 @@ export function expiringEvent(e: EntitlementRecord, grace: number, now: Date): E
       subjectKey: e.subject?.key ?? null,
     },
     validUntil,
-    accessEndsAt: new Date(validUntil.getTime() + grace),
+    accessEndsAt: accessUntil(validUntil, grace)!,
     occurredAt: now,
   };
 }

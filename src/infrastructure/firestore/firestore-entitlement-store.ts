@@ -1,7 +1,7 @@
 import { Firestore, type DocumentReference } from '@google-cloud/firestore';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
-import { entitlementId, type EntitlementChange, type Outcome } from '../../entitlements/entitlement.js';
+import { entitlementId, graceMs, type EntitlementChange, type Outcome } from '../../entitlements/entitlement.js';
 import { EntitlementStore } from '../../entitlements/entitlement-store.js';
 import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-event.js';
 import {
@@ -21,6 +21,7 @@ import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from
 @Injectable()
 export class FirestoreEntitlementStore extends EntitlementStore {
   private readonly retentionMs: number;
+  private readonly graceHours: AppConfig['policy']['lifecycle']['graceHours'];
 
   constructor(
     private readonly db: Firestore,
@@ -29,6 +30,7 @@ export class FirestoreEntitlementStore extends EntitlementStore {
   ) {
     super();
     this.retentionMs = eventRetentionMs(config);
+    this.graceHours = config.policy.lifecycle.graceHours;
   }
 
   async applyChange(proposed: EntitlementChange, event: InboundEvent, now: Date): Promise<LedgerResult> {
@@ -94,6 +96,7 @@ export class FirestoreEntitlementStore extends EntitlementStore {
           linkedSubjectKey,
           accessByKey,
           now,
+          graceMs: graceMs(this.graceHours, change.source),
         });
         if (plan.outcome === 'duplicate') return { outcome: 'duplicate', entitlementId: id };
 
