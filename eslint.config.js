@@ -30,7 +30,12 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/infrastructure/**', 'src/marketplace/procurement/**', 'src/marketplace/pubsub/pull-consumer.ts'],
+    ignores: [
+      'src/infrastructure/**',
+      'src/marketplace/procurement/**',
+      'src/marketplace/pubsub/pull-consumer.ts',
+      'src/usage/service-control.client.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -44,6 +49,10 @@ export default tseslint.config(
             {
               name: '@googleapis/cloudcommerceprocurement',
               message: 'Only src/marketplace/procurement uses the generated client.',
+            },
+            {
+              name: '@googleapis/servicecontrol',
+              message: 'Only src/usage/service-control.client.ts uses the Service Control client (loaded lazily).',
             },
           ],
         },

@@ -168,6 +168,22 @@ export const envSchema = z.object({
   SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
   /** Run the lifecycle jobs in-process every N seconds (local sandbox); 0 = off, Cloud Scheduler calls the triggers. */
   LIFECYCLE_TIMER_SECONDS: sandboxOnly(z.coerce.number().int().min(0).max(86_400).default(0)),
+  /**
+   * Usage reporting to Service Control (docs/usage-reporting.md): the reporter job runs when true. Windows are
+   * this many minutes long, aligned to the epoch (60: hourly reports ending on the hour, as Google asks).
+   */
+  USAGE_REPORTING: bool.default(false),
+  USAGE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
+  /** Service Control root (the local fake) and a static bearer token for it; Google and ADC otherwise. */
+  SERVICE_CONTROL_ROOT_URL: sandboxOnly(url.optional()),
+  SERVICE_CONTROL_STATIC_TOKEN: sandboxOnly(z.string().min(1).optional()),
+  /** POST /usage/v1/records callers: static bearer API keys (comma-separated, for rotation)... */
+  USAGE_API_KEYS: csv
+    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1).max(4))
+    .optional(),
+  /** ...and/or Google ID tokens for this audience from these service accounts. */
+  USAGE_AUDIENCE: z.string().min(1).optional(),
+  USAGE_ALLOWED_CALLERS: csv.pipe(z.array(z.email()).min(1, 'name at least one service account')).optional(),
   /** Outbound change events (docs/change-events.md): topic name or `projects/p/topics/t`; off when unset. */
   CHANGE_EVENTS_TOPIC: z.string().min(1).optional(),
 
@@ -257,6 +273,16 @@ export function crossFieldProblems(env: RawEnv): string[] {
       'SCHEDULER_AUDIENCE, SCHEDULER_SERVICE_ACCOUNT: set both (Cloud Scheduler OIDC tokens for this audience from this service account) or neither',
     );
   }
+  if (env.SERVICE_CONTROL_STATIC_TOKEN && !env.SERVICE_CONTROL_ROOT_URL) {
+    problems.push(
+      'SERVICE_CONTROL_STATIC_TOKEN: only allowed with SERVICE_CONTROL_ROOT_URL (a local fake), never against Google',
+    );
+  }
+  if (Boolean(env.USAGE_AUDIENCE) !== Boolean(env.USAGE_ALLOWED_CALLERS)) {
+    problems.push(
+      'USAGE_AUDIENCE, USAGE_ALLOWED_CALLERS: set both (Google ID tokens of these service accounts for this audience) or neither',
+    );
+  }
   if (env.PROCUREMENT_STATIC_TOKEN && !env.PROCUREMENT_ROOT_URL) {
     problems.push(
       'PROCUREMENT_STATIC_TOKEN: only allowed with PROCUREMENT_ROOT_URL (a local fake), never against Google',
@@ -318,5 +344,7 @@ export const SECRET_ENV = [
   'GETCOURSE_PATH_TOKEN',
   'MARKETPLACE_LINK_SECRET',
   'LINK_API_KEYS',
+  'USAGE_API_KEYS',
+  'SERVICE_CONTROL_STATIC_TOKEN',
   'SUBJECT_KEY_SECRET',
 ] as const;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SOURCES } from '../entitlements/entitlement.js';
+import { usageProblems, usageSchema } from './usage.schema.js';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lowercase letters, digits, . _ -');
 
@@ -8,12 +9,28 @@ const productMapping = z.strictObject({
   product: name,
   /** Provider plan code → the product's plan name. When present, unknown plans are refused. */
   plans: z.record(z.string().min(1), name).optional(),
+  /** Marketplace usage-based pricing: the metrics reported to Service Control (docs/usage-reporting.md). */
+  usage: usageSchema.optional(),
 });
 
 /** `config/products.yaml`: provider product codes per source → the product's own names. */
-export const productsFileSchema = z.strictObject({
-  sources: z.partialRecord(z.enum(SOURCES), z.record(z.string().min(1), productMapping)),
-});
+export const productsFileSchema = z
+  .strictObject({
+    sources: z.partialRecord(z.enum(SOURCES), z.record(z.string().min(1), productMapping)),
+  })
+  .superRefine((file, ctx) => {
+    for (const [source, products] of Object.entries(file.sources)) {
+      for (const [code, mapping] of Object.entries(products ?? {})) {
+        for (const problem of usageProblems(source, mapping)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sources', source, code, 'usage', ...problem.path],
+            message: problem.message,
+          });
+        }
+      }
+    }
+  });
 export type ProductsFile = z.infer<typeof productsFileSchema>;
 
 const approvalMode = z.enum(['auto', 'manual']);

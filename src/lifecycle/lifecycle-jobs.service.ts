@@ -9,6 +9,7 @@ import { ExpirySweep, type ExpirySweepReport } from './expiry-sweep.service.js';
 import { OutboxPublisher, type OutboxPublishReport } from './outbox-publisher.service.js';
 import { Reconciliation, type ReconcileReport } from './reconciliation/reconciliation.service.js';
 import { errorMessage, newRunId, SingleFlight } from './run-support.js';
+import { UsageReporter, type UsageReport } from '../usage/usage-reporter.service.js';
 
 /** The publish pass after a job: its report, or why it failed (the job's own result stands either way). */
 export type KickReport = OutboxPublishReport | { error: string };
@@ -25,6 +26,7 @@ export class LifecycleJobs {
     expiring: new SingleFlight<ExpiringNoticesReport & { publish: KickReport }>(),
     reconcile: new SingleFlight<ReconcileReport & { publish: KickReport }>(),
     publish: new SingleFlight<OutboxPublishReport>(),
+    usage: new SingleFlight<UsageReport>(),
   };
 
   constructor(
@@ -35,6 +37,7 @@ export class LifecycleJobs {
     private readonly clock: Clock,
     private readonly logger: AppLogger,
     private readonly store: LifecycleStore,
+    private readonly usage: UsageReporter,
   ) {}
 
   expire() {
@@ -66,6 +69,11 @@ export class LifecycleJobs {
 
   publishOutbox(): Promise<OutboxPublishReport> {
     return this.flights.publish.run(() => this.withRun('publish', (runId) => this.publisher.run(runId)));
+  }
+
+  /** The usage reporter (docs/usage-reporting.md); recorded in `runs/` like the sweeps. */
+  reportUsage(): Promise<UsageReport> {
+    return this.flights.usage.run(() => this.withRun('usage', (runId) => this.usage.run(runId)));
   }
 
   private async kick(): Promise<KickReport> {

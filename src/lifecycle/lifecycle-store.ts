@@ -27,7 +27,7 @@ export interface OutboxEntry {
 }
 
 /** The jobs whose runs are recorded (`runs/{runId}`); the outbox publisher's own runs are not (every minute). */
-export const RECORDED_JOBS = ['expire', 'expiring', 'reconcile'] as const;
+export const RECORDED_JOBS = ['expire', 'expiring', 'reconcile', 'usage'] as const;
 export type RecordedJob = (typeof RECORDED_JOBS)[number];
 
 /** `runs/{runId}`: one lifecycle run as the admin API shows it (docs/lifecycle.md, "Run records"). */

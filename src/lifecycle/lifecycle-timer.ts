@@ -45,5 +45,6 @@ export class LifecycleTimer implements OnApplicationBootstrap, BeforeApplication
     await this.jobs.expire().catch(() => undefined);
     await this.jobs.expiring().catch(() => undefined);
     if (reconcile && this.config.env.MARKETPLACE_PROVIDER_ID) await this.jobs.reconcile().catch(() => undefined);
+    if (this.config.env.USAGE_REPORTING) await this.jobs.reportUsage().catch(() => undefined);
   }
 }

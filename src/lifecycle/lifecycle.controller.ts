@@ -29,6 +29,12 @@ export class LifecycleController {
     return this.jobs.reconcile();
   }
 
+  @Post('report-usage')
+  @HttpCode(200)
+  reportUsage() {
+    return this.jobs.reportUsage();
+  }
+
   @Post('publish-outbox')
   @HttpCode(200)
   publishOutbox() {

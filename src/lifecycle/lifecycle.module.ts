@@ -10,13 +10,14 @@ import { LifecycleTimer } from './lifecycle-timer.js';
 import { OutboxPublisher } from './outbox-publisher.service.js';
 import { Reconciliation } from './reconciliation/reconciliation.service.js';
 import { SchedulerAuthGuard } from './scheduler-auth.guard.js';
+import { UsageModule } from '../usage/usage.module.js';
 
 /**
  * Time and agreement: expiry and start sweeps, expiring notices, Marketplace reconciliation, and the
  * outbox publisher of outbound change events; triggered by Cloud Scheduler or the local timer.
  */
 @Module({
-  imports: [MarketplaceModule],
+  imports: [MarketplaceModule, UsageModule],
   controllers: [LifecycleController],
   providers: [
     { provide: ChangeEventPublisher, useClass: PubSubChangeEventPublisher },

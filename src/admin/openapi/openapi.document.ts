@@ -93,6 +93,7 @@ export function buildOpenApiDocument(controllers: Type[], version: string): Open
       { name: 'events', description: 'The inbound event ledger and replay' },
       { name: 'audit', description: 'Who did what' },
       { name: 'activity', description: 'Events per source and outcome, lifecycle runs' },
+      { name: 'usage', description: 'Usage reported to Service Control, per entitlement and window' },
       { name: 'meta', description: 'This document and the caller' },
     ],
     paths: sorted,

@@ -2,6 +2,7 @@ import { ERROR_CODES } from './error-codes.js';
 import { OUTCOMES, SOURCES, STATUSES } from '../../entitlements/entitlement.js';
 import { RECORDED_JOBS } from '../../lifecycle/lifecycle-store.js';
 import type { JsonSchema } from '../auth/roles.js';
+import { USAGE_SCHEMAS } from '../../usage/usage.openapi.js';
 
 /** Response bodies of the admin API as JSON Schema 2020-12 (`components.schemas` of the OpenAPI document). */
 
@@ -417,6 +418,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     },
   },
   OpenApiDocument: { type: 'object', description: 'This document' },
+  ...USAGE_SCHEMAS,
 };
 
 export { ref };

@@ -6,11 +6,13 @@ import { EntitlementStore } from '../../entitlements/entitlement-store.js';
 import { LifecycleStore } from '../../lifecycle/lifecycle-store.js';
 import { MarketplaceStore } from '../../marketplace/marketplace-store.js';
 import { RefusalStore } from '../../webhooks/common/refusal-store.js';
+import { UsageStore } from '../../usage/usage-store.js';
 import { FirestoreAdminStore } from './firestore-admin-store.js';
 import { FirestoreEntitlementStore } from './firestore-entitlement-store.js';
 import { FirestoreLifecycleStore } from './firestore-lifecycle-store.js';
 import { FirestoreMarketplaceStore } from './firestore-marketplace-store.js';
 import { FirestoreRefusalStore } from './firestore-refusal-store.js';
+import { FirestoreUsageStore } from './firestore-usage-store.js';
 import { createFirestore } from './firestore.provider.js';
 import { TransactionRunner } from './transaction-runner.js';
 
@@ -24,8 +26,9 @@ import { TransactionRunner } from './transaction-runner.js';
     { provide: AdminStore, useClass: FirestoreAdminStore },
     { provide: LifecycleStore, useClass: FirestoreLifecycleStore },
     { provide: RefusalStore, useClass: FirestoreRefusalStore },
+    { provide: UsageStore, useClass: FirestoreUsageStore },
   ],
-  exports: [Firestore, EntitlementStore, MarketplaceStore, AdminStore, LifecycleStore, RefusalStore, TransactionRunner],
+  exports: [Firestore, EntitlementStore, MarketplaceStore, AdminStore, LifecycleStore, RefusalStore, UsageStore, TransactionRunner],
 })
 export class FirestoreModule implements OnApplicationShutdown {
   constructor(

@@ -55,6 +55,6 @@ export class SignupController {
   @UseGuards(LinkAuthGuard)
   link(@Body() body: unknown, @Req() request: LinkRequest): Promise<LinkResult> {
     const { linkToken, userId, orderIds } = parseBody(linkRequest, body);
-    return this.signup.link(linkToken, userId, request.linkCaller ?? 'unknown', orderIds);
+    return this.signup.link(linkToken, userId, request.serviceCaller ?? 'unknown', orderIds);
   }
 }
