@@ -28,7 +28,16 @@ import { TransactionRunner } from './transaction-runner.js';
     { provide: RefusalStore, useClass: FirestoreRefusalStore },
     { provide: UsageStore, useClass: FirestoreUsageStore },
   ],
-  exports: [Firestore, EntitlementStore, MarketplaceStore, AdminStore, LifecycleStore, RefusalStore, UsageStore, TransactionRunner],
+  exports: [
+    Firestore,
+    EntitlementStore,
+    MarketplaceStore,
+    AdminStore,
+    LifecycleStore,
+    RefusalStore,
+    UsageStore,
+    TransactionRunner,
+  ],
 })
 export class FirestoreModule implements OnApplicationShutdown {
   constructor(

@@ -1,0 +1,35 @@
+/**
+ * Runs the fake Service Control API as a process:
+ *   node dist/tools/fake-service-control/main.js [--port 8090] [--host 127.0.0.1]
+ * Stops on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { startFakeServiceControl } from './server.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { port: { type: 'string', default: '8090' }, host: { type: 'string', default: '127.0.0.1' } },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a TCP port, got "${values.port}"`);
+  const fake = await startFakeServiceControl({ port, host: values.host });
+  console.log(`fake Service Control listening on ${fake.url} (control API: ${fake.url}/__control/operations)`);
+  const stop = (signal: string): void => {
+    console.log(`${signal}: stopping fake Service Control`);
+    fake.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
