@@ -3,7 +3,8 @@
 // Marketplace topic and subscription, and the service itself, all on this machine with demo
 // configuration and no Google account. Ctrl-C stops everything it started.
 //
-//   npm run local                 (PORT=8080, fake Procurement API on FAKE_PROCUREMENT_PORT=8089)
+//   npm run local                 (PORT=8080, fake Procurement API on FAKE_PROCUREMENT_PORT=8089,
+//                                  fake Service Control on FAKE_SERVICE_CONTROL_PORT=8090)
 //   npm run simulate -- buy --plan pro      (in another terminal)
 //
 // It runs in steps and stops at the first that fails, with one message naming the step and what to
@@ -28,6 +29,7 @@ import {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PORT = process.env.PORT ?? '8080';
 const FAKE_PORT = process.env.FAKE_PROCUREMENT_PORT ?? '8089';
+const FAKE_SC_PORT = process.env.FAKE_SERVICE_CONTROL_PORT ?? '8090';
 const PROJECT = 'demo-entitlements';
 const PROVIDER = 'demo-provider';
 const DEMO_ACCOUNT = 'demo-account';
@@ -63,6 +65,12 @@ const LOCAL_ENV = {
   // Lifecycle jobs (expiry, expiring notices, reconciliation, outbox) on a timer instead of Cloud Scheduler.
   LIFECYCLE_TIMER_SECONDS: '30',
   CHANGE_EVENTS_TOPIC: 'entitlement-changes',
+  // Usage reporting (docs/usage-reporting.md) to the fake Service Control, and the demo intake key.
+  USAGE_REPORTING: 'true',
+  USAGE_WINDOW_MINUTES: '1',
+  SERVICE_CONTROL_ROOT_URL: `http://127.0.0.1:${FAKE_SC_PORT}`,
+  SERVICE_CONTROL_STATIC_TOKEN: 'local-sandbox',
+  USAGE_API_KEYS: 'local-usage-key-do-not-use-elsewhere-000',
   // The admin console's local sign-in and the sandbox's admin API keys (docs/admin-console.md).
   ADMIN_LOCAL_KEYS: Object.entries(LOCAL_ADMIN_KEYS)
     .map(([role, { name, key }]) => `${name}:${role}:${key}`)
@@ -171,6 +179,7 @@ async function main() {
     for (const [name, port] of [
       ['PORT', PORT],
       ['FAKE_PROCUREMENT_PORT', FAKE_PORT],
+      ['FAKE_SERVICE_CONTROL_PORT', FAKE_SC_PORT],
     ]) {
       if (await portInUse(port))
         problems.push(`port ${port} is in use: stop what listens there, or set ${name}=<another port>`);
@@ -242,12 +251,22 @@ async function main() {
     await control({ url: `accounts/${DEMO_ACCOUNT}:approve`, body: {} });
   });
 
+  await step(`starting the fake Service Control on port ${FAKE_SC_PORT}`, 'see its output above', async () => {
+    const fake = start(
+      'the fake Service Control',
+      node.binary,
+      ['dist/tools/fake-service-control/main.js', '--port', FAKE_SC_PORT],
+      {},
+    );
+    await waitFor(`http://127.0.0.1:${FAKE_SC_PORT}/__control/operations`, fake);
+  });
+
   await step(`starting the service on port ${PORT} (Node ${node.version})`, 'see its log above', async () => {
     const service = start('the service', node.binary, ['dist/service.cjs'], { ...LOCAL_ENV, ...emulatorEnv, PORT });
     await waitFor(`http://127.0.0.1:${PORT}/health/ready`, service);
   });
 
-  writeSandboxFile({ ...emulatorEnv, PORT, FAKE_PORT });
+  writeSandboxFile({ ...emulatorEnv, PORT, FAKE_PORT, FAKE_SC_PORT, usageKey: LOCAL_ENV.USAGE_API_KEYS });
   ready = true;
   log(
     paint(
@@ -259,12 +278,13 @@ async function main() {
   log(`  approver  ${LOCAL_ADMIN_KEYS.approver.key}`);
   log(`  viewer    ${LOCAL_ADMIN_KEYS.viewer.key}`);
   log(
-    `Firestore emulator ${emulators.firestoreHost}, Pub/Sub emulator ${emulators.pubsubHost}, fake Procurement API http://127.0.0.1:${FAKE_PORT}`,
+    `Firestore emulator ${emulators.firestoreHost}, Pub/Sub emulator ${emulators.pubsubHost}, fake Procurement API http://127.0.0.1:${FAKE_PORT}, fake Service Control http://127.0.0.1:${FAKE_SC_PORT}`,
   );
   log('next, in another terminal:');
   log('  npm run simulate -- buy --plan pro            # purchase → the service approves → Google activates');
   log('  npm run simulate -- show <entitlementId>      # the entitlement and the access summary in Firestore');
   log('  npm run simulate -- change-plan <entitlementId> --plan basic | cancel <entitlementId> | --help');
+  log('  npm run simulate -- usage <entitlementId> --metric api_calls --value 120   # then show: what Google got');
   log('Ctrl-C stops everything.');
 }
 

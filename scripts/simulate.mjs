@@ -34,6 +34,9 @@ const env = {
   PROCUREMENT_URL: `http://127.0.0.1:${sandbox.FAKE_PORT}`,
   MARKETPLACE_PROVIDER_ID: sandbox.provider,
   PUBSUB_TOPIC: `projects/${sandbox.project}/topics/marketplace`,
+  SERVICE_URL: `http://127.0.0.1:${sandbox.PORT}`,
+  USAGE_KEY: sandbox.usageKey ?? '',
+  SERVICE_CONTROL_URL: sandbox.FAKE_SC_PORT ? `http://127.0.0.1:${sandbox.FAKE_SC_PORT}` : '',
 };
 const [command, ...rest] = process.argv.slice(2);
 
@@ -44,6 +47,10 @@ if (command === 'webhook') {
   // started) unless --account is given, wait for the service to approve, then activate as Google does.
   if (!rest.includes('--product')) rest.push('--product', 'demo-product.endpoints.demo-entitlements.cloud.goog');
   if (!rest.includes('--account')) rest.push('--account', sandbox.demoAccount);
+  // The demo product has usage-based plans (config/products.yaml): Google gives each purchase a consumer id.
+  if (!rest.includes('--usage-reporting-id')) {
+    rest.push('--usage-reporting-id', `project_number:${String(Date.now()).slice(-12)}`);
+  }
   const bought = cli(['buy', ...rest], 'pipe');
   process.stdout.write(bought.stdout);
   process.stderr.write(bought.stderr);

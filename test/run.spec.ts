@@ -157,8 +157,12 @@ describe('the README’s two commands on a fresh clone (npm run local, then npm 
       expect(spawnSync('git', ['clone', '--quiet', '.', dir]).status).toBe(0);
       expect(spawnSync('git', ['-C', dir, 'checkout', '--quiet', '--detach', head]).status).toBe(0);
 
-      const [port, fakePort] = [await freePort(), await freePort()];
-      const env = newUserEnv({ PORT: String(port), FAKE_PROCUREMENT_PORT: String(fakePort) });
+      const [port, fakePort, serviceControlPort] = [await freePort(), await freePort(), await freePort()];
+      const env = newUserEnv({
+        PORT: String(port),
+        FAKE_PROCUREMENT_PORT: String(fakePort),
+        FAKE_SERVICE_CONTROL_PORT: String(serviceControlPort),
+      });
       const started = Date.now();
       // Its own process group, like a terminal's foreground job: Ctrl-C goes to the whole group.
       local = spawn('npm', ['run', 'local'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -265,6 +269,7 @@ describe('the README’s two commands on a fresh clone (npm run local, then npm 
       for (const host of [
         `127.0.0.1:${port}`,
         `127.0.0.1:${fakePort}`,
+        `127.0.0.1:${serviceControlPort}`,
         sandbox.FIRESTORE_EMULATOR_HOST,
         sandbox.PUBSUB_EMULATOR_HOST,
       ]) {

@@ -17,6 +17,7 @@ import {
   type Publish,
   type SimulationResult,
 } from './simulator.js';
+import { reportedUsage, sendUsage } from './usage.js';
 
 export const DEFAULTS = {
   procurementUrl: 'http://127.0.0.1:8089',
@@ -45,10 +46,14 @@ const USAGE = `Usage: cli.js <command> [options]
   flush                                           publish what Google announced for the service's own calls
   list                                            show accounts and entitlements in the fake
   show [<entitlementId>] [--json]                 what the service wrote to Firestore: the entitlement
-                                                  and its access summary (the latest ones without an id)
+                                                  and its access summary (the latest ones without an id),
+                                                  and the usage reports the fake Service Control received
+  usage <entitlementId> --metric NAME --value N   the product backend records usage (POST /usage/v1/records)
+      [--record-id ID] [--time RFC3339]
 
 Environment: PROCUREMENT_URL (${DEFAULTS.procurementUrl}), MARKETPLACE_PROVIDER_ID (${DEFAULTS.providerId}),
-PUBSUB_TOPIC (${DEFAULTS.topic}), GOOGLE_CLOUD_PROJECT, PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST.`;
+PUBSUB_TOPIC (${DEFAULTS.topic}), GOOGLE_CLOUD_PROJECT, PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST,
+SERVICE_URL, USAGE_KEY and SERVICE_CONTROL_URL (usage).`;
 
 const OPTIONS = {
   account: { type: 'string' },
@@ -61,6 +66,10 @@ const OPTIONS = {
   now: { type: 'boolean' },
   cancel: { type: 'boolean' },
   json: { type: 'boolean' },
+  metric: { type: 'string' },
+  value: { type: 'string' },
+  'record-id': { type: 'string' },
+  time: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -143,7 +152,16 @@ export async function runCli(
     }
     const procurementUrl = env['PROCUREMENT_URL'] || DEFAULTS.procurementUrl;
     const providerId = env['MARKETPLACE_PROVIDER_ID'] || DEFAULTS.providerId;
-    if (name === 'show') return await showFromEnv(id, values.json ?? false, env, out);
+    if (name === 'usage') return await usage(required(id, 'usage <entitlementId>'), values, env, out, err);
+    if (name === 'show') {
+      const code = await showFromEnv(id, values.json ?? false, env, out);
+      if (env['SERVICE_CONTROL_URL']) {
+        const lines = await reportedUsage(env['SERVICE_CONTROL_URL']);
+        out(lines.length ? 'usage reported to Service Control (fake):' : 'no usage reported to Service Control yet');
+        lines.forEach((line) => out(`  ${line}`));
+      }
+      return code;
+    }
     if (name === 'list') {
       return await list(new MarketplaceSimulator({ procurementUrl, providerId, publish: noPublishing }), out);
     }
@@ -218,6 +236,30 @@ async function showFromEnv(
   } finally {
     await db.terminate();
   }
+}
+
+async function usage(
+  entitlementId: string,
+  values: Values,
+  env: Readonly<Record<string, string | undefined>>,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  const value = Number(required(values.value, '--value'));
+  if (!Number.isFinite(value)) throw new UsageError('--value must be a number');
+  const { status, body } = await sendUsage(
+    { serviceUrl: env['SERVICE_URL'] || 'http://127.0.0.1:8080', usageKey: env['USAGE_KEY'] ?? '' },
+    {
+      entitlementId,
+      metric: required(values.metric, '--metric'),
+      value,
+      ...(values['record-id'] ? { id: values['record-id'] } : {}),
+      ...(values.time ? { time: values.time } : {}),
+    },
+  );
+  (status === 200 ? out : err)(`usage: HTTP ${status} ${JSON.stringify(body)}`);
+  if (status === 200) out('the reporter sends it once its window closes (a minute in the sandbox); then: show');
+  return status === 200 ? 0 : 1;
 }
 
 /** A topic on the Pub/Sub emulator is created on first use; a real one must already exist. */
