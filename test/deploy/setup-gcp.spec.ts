@@ -203,7 +203,13 @@ describe('scripts/setup-gcp.sh on an empty project (fake gcloud), deployed, run 
     const { values } = renderedEnv({ projectId: PROJECT, projectNumber: NUMBER });
     const jobs = Object.values(state.schedulerJobs);
     const schedules = documentedSchedules();
-    expect(Object.keys(schedules).sort()).toEqual(['expire', 'expiring', 'publish-outbox', 'reconcile']);
+    expect(Object.keys(schedules).sort()).toEqual([
+      'expire',
+      'expiring',
+      'publish-outbox',
+      'reconcile',
+      'report-usage',
+    ]);
     expect(jobs.map((j) => j.name.split('/').at(-1)).sort()).toEqual(
       Object.keys(schedules)
         .map((n) => `entitlements-${n}`)
