@@ -109,10 +109,11 @@ export class UsageReporter {
     let after: string | null = null;
     for (let page = 0; page < USAGE_DEFAULTS.maxPages; page++) {
       const { items, next } = await this.lifecycle.listLiveMarketplaceEntitlements(USAGE_DEFAULTS.pageSize, after);
-      for (const e of items) {
-        if (ENDED.has(e.status) || !this.catalog.planFor(e.providerProduct, e.plan)) continue;
-        if (await this.store.openUsage(e.id, this.clock.now())) opened++;
-      }
+      const usage = items.filter((e) => !ENDED.has(e.status) && this.catalog.planFor(e.providerProduct, e.plan));
+      opened += await this.store.openUsageMany(
+        usage.map((e) => e.id),
+        this.clock.now(),
+      );
       after = next;
       if (!after) break;
     }

@@ -64,6 +64,8 @@ export type RecordOutcome = 'created' | 'duplicate' | 'conflict';
 export abstract class UsageStore {
   /** Creates `usage/{id}` (open, since `now`) unless it exists; true when it was created. */
   abstract openUsage(entitlementId: string, now: Date): Promise<boolean>;
+  /** `openUsage` for many, with one read of them all first; how many were created. */
+  abstract openUsageMany(entitlementIds: string[], now: Date): Promise<number>;
   abstract getUsage(entitlementId: string): Promise<UsageState | null>;
   /** Open usage documents, by id. */
   abstract listOpenUsage(limit: number, afterId: string | null): Promise<UsagePage<UsageState>>;

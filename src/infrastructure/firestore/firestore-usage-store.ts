@@ -61,6 +61,14 @@ export class FirestoreUsageStore extends UsageStore {
     });
   }
 
+  async openUsageMany(entitlementIds: string[], now: Date): Promise<number> {
+    if (!entitlementIds.length) return 0;
+    const snaps = await readWithDeadline(this.db.getAll(...entitlementIds.map((id) => this.usageRef(id))));
+    const missing = entitlementIds.filter((_, i) => !snaps[i]!.exists);
+    const created = await Promise.all(missing.map((id) => this.openUsage(id, now)));
+    return created.filter(Boolean).length;
+  }
+
   async getUsage(entitlementId: string): Promise<UsageState | null> {
     const snap = await readWithDeadline(this.usageRef(entitlementId).get());
     return snap.exists ? fromFirestore<UsageState>(snap.data()) : null;
@@ -77,8 +85,20 @@ export class FirestoreUsageStore extends UsageStore {
     };
   }
 
-  collectChunk(entitlementId: string, plan: CollectPlan, after: string | null, limit: number): Promise<CollectResult> {
+  async collectChunk(
+    entitlementId: string,
+    plan: CollectPlan,
+    after: string | null,
+    limit: number,
+  ): Promise<CollectResult> {
     const usageRef = this.usageRef(entitlementId);
+    // The page is found outside the transaction (a query inside one locks far more than these documents on the
+    // emulator, and costs as much in production); the transaction then reads each record again and binds only
+    // those still unreported, so a record bound by another instance meanwhile is left alone.
+    let query = usageRef.collection('records').where('reported', '==', false).orderBy(FieldPath.documentId());
+    if (after) query = query.startAfter(after);
+    const page = await readWithDeadline(query.limit(limit).select().get());
+    if (page.empty) return { bound: 0, late: 0, rejected: 0, next: null };
     return this.runner.run(`usage collect ${entitlementId}`, [`usage:${entitlementId}`], async (tx) => {
       const usage = await this.readUsage(tx, usageRef);
       const starts = new Map<string, Date>();
@@ -98,9 +118,7 @@ export class FirestoreUsageStore extends UsageStore {
         if (data && data.state !== 'collecting') closedMetrics.add(m.metric);
         windows.set(m.metric, { ref: snap.ref, data });
       });
-      let query = usageRef.collection('records').where('reported', '==', false).orderBy(FieldPath.documentId());
-      if (after) query = query.startAfter(after);
-      const records = await tx.get(query.limit(limit));
+      const records = await tx.getAll(...page.docs.map((d) => d.ref));
       const ctx = {
         metrics: plan.metrics,
         starts,
@@ -112,7 +130,8 @@ export class FirestoreUsageStore extends UsageStore {
       };
       const result: CollectResult = { bound: 0, late: 0, rejected: 0, next: null };
       const touched = new Set<string>();
-      for (const doc of records.docs) {
+      for (const doc of records) {
+        if (!doc.exists || doc.get('reported') !== false) continue;
         const raw = fromFirestore<{ metric?: unknown; value?: unknown; time?: unknown }>(doc.data());
         const decision = decideRecord(raw, ctx);
         if (decision.kind === 'leave') continue;
@@ -136,17 +155,24 @@ export class FirestoreUsageStore extends UsageStore {
         const entry = windows.get(metric)!;
         tx.set(entry.ref, { ...entry.data!, updatedAt: plan.now });
       }
-      const last = records.docs.at(-1);
-      result.next = records.docs.length === limit && last ? last.id : null;
+      const last = page.docs.at(-1);
+      result.next = page.docs.length === limit && last ? last.id : null;
       return result;
     });
   }
 
   async closeWindows(entitlementId: string, plan: CollectPlan): Promise<void> {
     const usageRef = this.usageRef(entitlementId);
+    // Found outside the transaction (as in collectChunk), read again inside it.
+    const found = await readWithDeadline(
+      usageRef.collection('windows').where('state', '==', 'collecting').select().get(),
+    );
+    if (found.empty && !plan.final) return;
     await this.runner.run(`usage close ${entitlementId}`, [`usage:${entitlementId}`], async (tx) => {
       const usage = await this.readUsage(tx, usageRef);
-      const collecting = await tx.get(usageRef.collection('windows').where('state', '==', 'collecting'));
+      const collecting = found.empty
+        ? []
+        : (await tx.getAll(...found.docs.map((d) => d.ref))).filter((d) => d.get('state') === 'collecting');
       const finalZeros: { ref: DocumentReference; window: UsageWindow }[] = [];
       if (plan.final) {
         for (const metric of plan.metrics.values()) {
@@ -157,9 +183,10 @@ export class FirestoreUsageStore extends UsageStore {
           finalZeros.push({ ref, window: this.newWindow(entitlementId, metric, checkpoint, plan) });
         }
       }
-      for (const doc of collecting.docs) {
+      for (const doc of collecting) {
         tx.update(doc.ref, { state: 'pending', final: plan.final, updatedAt: plan.now });
       }
+      if (!collecting.length && !finalZeros.length && (!plan.final || usage.finalAt)) return;
       for (const { ref, window } of finalZeros) tx.create(ref, { ...window, state: 'pending', final: true });
       if (plan.final && !usage.finalAt) tx.update(usageRef, { finalAt: plan.now, updatedAt: plan.now });
     });
