@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { operationId } from '../../src/usage/usage-windows.js';
-import { HOUR, reportsOf, SERVICE, startUsageApp, type UsageApp } from './support.js';
+import { runCli } from '../../tools/simulator/cli.js';
+import { HOUR, reportsOf, SERVICE, startUsageApp, USAGE_KEY, type UsageApp } from './support.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -258,5 +259,31 @@ describe('Usage reporting on the Firestore emulator, against the fake Service Co
       expect.arrayContaining(['/admin/v1/usage/reporter', '/admin/v1/usage/{entitlementId}']),
     );
     void HOUR;
+  });
+
+  it('should take usage from the simulator (simulate usage) and list what Google received (simulate show)', async () => {
+    const app = await start({ now: at('2026-11-01T10:00:00Z') });
+    await app.buy('e-800');
+    const env = {
+      SERVICE_URL: app.running.url,
+      USAGE_KEY,
+      SERVICE_CONTROL_URL: app.fake.url,
+      GOOGLE_CLOUD_PROJECT: app.projectId,
+      FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
+    };
+    const lines: string[] = [];
+    const out = (line: string) => lines.push(line);
+    const argv = ['usage', 'e-800', '--metric', 'api_calls', '--value', '120', '--time', '2026-11-01T10:10:00Z'];
+    expect(await runCli(argv, env, { out, err: out })).toBe(0);
+    expect(await runCli(['usage', 'e-800', '--metric', 'bogus', '--value', '1'], env, { out, err: out })).toBe(1);
+    expect(lines.join('\n')).toContain('unknown metric \\"bogus\\"');
+    app.clock.set(at('2026-11-01T11:00:00Z'));
+    await app.jobs.reportUsage();
+    lines.length = 0;
+    expect(await runCli(['show', 'gcp:e-800'], env, { out, err: out })).toBe(0);
+    expect(lines).toContain('usage reported to Service Control (fake):');
+    expect(lines.find((l) => l.includes(`${SERVICE}/api_calls = 120`))).toContain(
+      '2026-11-01T10:00:00.000Z → 2026-11-01T11:00:00.000Z',
+    );
   });
 });
