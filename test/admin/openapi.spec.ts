@@ -41,6 +41,8 @@ const EXPECTED: Record<string, 'viewer' | 'approver'> = {
   'get /admin/v1/entitlements/{id}/events': 'viewer',
   'get /admin/v1/event-counts': 'viewer',
   'get /admin/v1/runs': 'viewer',
+  'get /admin/v1/usage/reporter': 'viewer',
+  'get /admin/v1/usage/{entitlementId}': 'viewer',
 };
 
 /** The console's static files (src/admin/console): public, outside the API and its guard, holding no data. */
