@@ -5,7 +5,10 @@ import { Clock } from '../entitlements/clock.js';
 import { LIFECYCLE_DEFAULTS } from './lifecycle.defaults.js';
 import { expiringEvent, graceMs, noticeKey } from './lifecycle-events.js';
 import { LifecycleStore, type TimeCursor } from './lifecycle-store.js';
-import { errorMessage, forEachLimit } from './run-support.js';
+import { decodePassCursor, encodePassCursor, errorMessage, forEachLimit, pagedPass, RunBudget } from './run-support.js';
+
+/** The stored cursor's name (`cursors/expiring`). */
+const JOB = 'expiring';
 
 export interface ExpiringNoticesReport {
   runId: string;
@@ -33,7 +36,7 @@ export class ExpiringNotices {
     private readonly logger: AppLogger,
   ) {}
 
-  async run(runId: string): Promise<ExpiringNoticesReport> {
+  async run(runId: string, budget = new RunBudget(LIFECYCLE_DEFAULTS.budgetMs.job)): Promise<ExpiringNoticesReport> {
     const now = this.clock.now();
     const { expiringLeadDays, graceHours } = this.config.policy.lifecycle;
     const report: ExpiringNoticesReport = {
@@ -46,35 +49,41 @@ export class ExpiringNotices {
       more: false,
     };
     const horizon = new Date(now.getTime() + expiringLeadDays * 86_400_000);
-    let after: TimeCursor | null = null;
-    for (let pages = 0; ; pages++) {
-      if (pages === LIFECYCLE_DEFAULTS.maxPages) {
-        report.more = true;
-        break;
-      }
-      const page = await this.store.listActiveEndingWithin(now, horizon, LIFECYCLE_DEFAULTS.pageSize, after);
-      await forEachLimit(page.items, LIFECYCLE_DEFAULTS.concurrency, async (e) => {
-        if (!e.subject || !e.validUntil) return;
-        const event = expiringEvent(e, graceMs(graceHours, e.source), now);
-        const retainUntil = new Date(
-          event.accessEndsAt.getTime() + LIFECYCLE_DEFAULTS.notices.retentionDaysAfterEnd * 86_400_000,
-        );
-        try {
-          if (await this.store.recordExpiringNotice(noticeKey(e), event, retainUntil, now)) report.emitted++;
-          else report.alreadySent++;
-        } catch (error) {
-          report.errors.push({ entitlementId: e.id, message: errorMessage(error) });
-          this.logger.warning('expiring notice failed', { runId, entitlementId: e.id, error });
-        }
-      });
-      if (!page.next) break;
-      after = page.next;
-    }
+    const from = decodePassCursor(await this.store.loadCursor(JOB));
+    const window = (after: TimeCursor | null) =>
+      this.store.listActiveEndingWithin(now, horizon, LIFECYCLE_DEFAULTS.pageSize, after);
+    const stopped = await pagedPass([window], from, budget, async (items) => {
+      const due = items.filter((e) => e.subject && e.validUntil);
+      // Every run sees the whole lead window again: one batched read finds the notices sent before,
+      // so only new ones cost a transaction.
+      const sent = await this.store.sentNotices(due.map(noticeKey));
+      report.alreadySent += due.filter((e) => sent.has(noticeKey(e))).length;
+      await forEachLimit(
+        due.filter((e) => !sent.has(noticeKey(e))),
+        LIFECYCLE_DEFAULTS.concurrency,
+        async (e) => {
+          const event = expiringEvent(e, graceMs(graceHours, e.source), now);
+          const retainUntil = new Date(
+            event.accessEndsAt.getTime() + LIFECYCLE_DEFAULTS.notices.retentionDaysAfterEnd * 86_400_000,
+          );
+          try {
+            if (await this.store.recordExpiringNotice(noticeKey(e), event, retainUntil, now)) report.emitted++;
+            else report.alreadySent++;
+          } catch (error) {
+            report.errors.push({ entitlementId: e.id, message: errorMessage(error) });
+            this.logger.warning('expiring notice failed', { runId, entitlementId: e.id, error });
+          }
+        },
+      );
+    });
+    await this.store.saveCursor(JOB, encodePassCursor(stopped), this.clock.now());
+    report.more = stopped !== null;
     this.logger.info('expiring notices finished', {
       runId,
       emitted: report.emitted,
       alreadySent: report.alreadySent,
       errors: report.errors.length,
+      more: report.more,
     });
     return report;
   }

@@ -8,8 +8,11 @@ import type { EntitlementRecord } from '../entitlements/ledger-plan.js';
 import { Ledger } from '../entitlements/ledger.js';
 import { LIFECYCLE_DEFAULTS } from './lifecycle.defaults.js';
 import { expiryChange, graceMs, startChange, windowAction } from './lifecycle-events.js';
-import { LifecycleStore, type Page, type TimeCursor } from './lifecycle-store.js';
-import { errorMessage, forEachLimit } from './run-support.js';
+import { LifecycleStore, type TimeCursor } from './lifecycle-store.js';
+import { decodePassCursor, encodePassCursor, errorMessage, forEachLimit, pagedPass, RunBudget } from './run-support.js';
+
+/** The stored cursor's name (`cursors/expire`). */
+const JOB = 'expire';
 
 export interface ExpirySweepReport {
   runId: string;
@@ -20,7 +23,7 @@ export interface ExpirySweepReport {
   /** Every ledger outcome of the run, e.g. `duplicate` when another instance was first. */
   outcomes: Partial<Record<Outcome, number>>;
   errors: { entitlementId: string; message: string }[];
-  /** The run stopped at its page limit; the next run continues. */
+  /** The run stopped at its time budget; the next run resumes where it stopped (`cursors/expire`). */
   more: boolean;
 }
 
@@ -40,22 +43,25 @@ export class ExpirySweep {
     private readonly logger: AppLogger,
   ) {}
 
-  async run(runId: string): Promise<ExpirySweepReport> {
+  async run(runId: string, budget = new RunBudget(LIFECYCLE_DEFAULTS.budgetMs.job)): Promise<ExpirySweepReport> {
     const now = this.clock.now();
     const report: ExpirySweepReport = { runId, at: now, expired: 0, started: 0, outcomes: {}, errors: [], more: false };
-    for (const source of SOURCES) {
-      const cutoff = new Date(now.getTime() - this.grace(source));
-      await this.eachPage(
-        report,
-        (after) => this.store.listActiveEndedBy(source, cutoff, LIFECYCLE_DEFAULTS.pageSize, after),
-        now,
-      );
-    }
-    await this.eachPage(
-      report,
-      (after) => this.store.listInactiveStartedBy(now, LIFECYCLE_DEFAULTS.pageSize, after),
-      now,
+    const size = LIFECYCLE_DEFAULTS.pageSize;
+    // One query per source (its own grace), then the start sweep. What a run changes leaves its query, so a
+    // resumed pass reads only what is still due; the stored cursor skips what failed until the next pass.
+    const steps = [
+      ...SOURCES.map((source) => {
+        const cutoff = new Date(now.getTime() - this.grace(source));
+        return (after: TimeCursor | null) => this.store.listActiveEndedBy(source, cutoff, size, after);
+      }),
+      (after: TimeCursor | null) => this.store.listInactiveStartedBy(now, size, after),
+    ];
+    const from = decodePassCursor(await this.store.loadCursor(JOB));
+    const stopped = await pagedPass(steps, from, budget, (items) =>
+      forEachLimit(items, LIFECYCLE_DEFAULTS.concurrency, (e) => this.applyDue(e, now, report)),
     );
+    await this.store.saveCursor(JOB, encodePassCursor(stopped), this.clock.now());
+    report.more = stopped !== null;
     const log = report.errors.length ? this.logger.warning.bind(this.logger) : this.logger.info.bind(this.logger);
     log('expiry sweep finished', {
       runId,
@@ -64,26 +70,9 @@ export class ExpirySweep {
       outcomes: report.outcomes,
       errors: report.errors.length,
       more: report.more,
+      resumedAt: from,
     });
     return report;
-  }
-
-  private async eachPage(
-    report: ExpirySweepReport,
-    page: (after: TimeCursor | null) => Promise<Page<EntitlementRecord, TimeCursor>>,
-    now: Date,
-  ): Promise<void> {
-    let after: TimeCursor | null = null;
-    for (let pages = 0; ; pages++) {
-      if (pages === LIFECYCLE_DEFAULTS.maxPages) {
-        report.more = true;
-        return;
-      }
-      const { items, next }: Page<EntitlementRecord, TimeCursor> = await page(after);
-      await forEachLimit(items, LIFECYCLE_DEFAULTS.concurrency, (e) => this.applyDue(e, now, report));
-      if (!next) return;
-      after = next;
-    }
   }
 
   private async applyDue(e: EntitlementRecord, now: Date, report: ExpirySweepReport): Promise<void> {

@@ -89,6 +89,17 @@ export abstract class LifecycleStore {
   abstract markPublishFailed(id: string, error: string, now: Date): Promise<void>;
   /** Writes (or overwrites) `runs/{runId}`, kept until `expireAt` (TTL). */
   abstract recordRun(run: LifecycleRun, expireAt: Date): Promise<void>;
+  /** Where `job`'s unfinished pass stopped (opaque text written by the job), or `null` (start a new pass). */
+  abstract loadCursor(job: string): Promise<string | null>;
+  /** `null` when the pass finished: the next run starts a new one. */
+  abstract saveCursor(job: string, cursor: string | null, now: Date): Promise<void>;
+  /** Reconciliation: the ids of Google's live entitlements seen so far in pass `passId`, saved as chunk `chunk`. */
+  abstract saveSeenIds(job: string, passId: string, chunk: number, ids: string[]): Promise<void>;
+  abstract loadSeenIds(job: string, passId: string): Promise<string[]>;
+  /** Drops every saved chunk of `job` (the pass finished or a new one starts). */
+  abstract clearSeenIds(job: string): Promise<void>;
+  /** Which of these notice keys were sent already (one batched read; the transaction re-checks). */
+  abstract sentNotices(noticeKeys: string[]): Promise<Set<string>>;
   /** Stored Marketplace entitlements whose status is not final (what Google should still know), by id. */
   abstract listLiveMarketplaceEntitlements(
     limit: number,

@@ -1,12 +1,16 @@
 /**
- * Every tunable of the lifecycle jobs in one place. Runs are bounded (pages × page size) so a
- * Cloud Scheduler request finishes well inside Cloud Run's timeout; what is left waits for the next run.
+ * Every tunable of the lifecycle jobs in one place. Runs are bounded (a time budget, and pages × page size)
+ * so a Cloud Scheduler request finishes well inside Cloud Run's timeout; the next run resumes where it stopped.
  */
 export const LIFECYCLE_DEFAULTS = {
   /** Documents per Firestore query page (sweeps, outbox, reconciliation's Firestore pass). */
   pageSize: 200,
-  /** Pages one run reads at most per query; a run that stops early says `more: true`. */
-  maxPages: 50,
+  /**
+   * Time one run may spend reading further pages (checked between pages). Cloud Run's request timeout and
+   * the Scheduler's attempt deadline are 300 s (deploy/service.yaml, scripts/setup-gcp.sh): a job gets 180 s,
+   * the publish pass after it 60 s, which leaves a page's worth of work and the run record inside 300 s.
+   */
+  budgetMs: { job: 180_000, publish: 60_000 },
   /** Ledger applies running at once within a page (the ledger queues changes of one subject itself). */
   concurrency: 8,
   outbox: {

@@ -4,7 +4,7 @@ import { Clock } from '../entitlements/clock.js';
 import { ChangeEventPublisher, type OutboundMessage } from './change-event-publisher.js';
 import { LIFECYCLE_DEFAULTS } from './lifecycle.defaults.js';
 import { LifecycleStore, type OutboxEntry, type TimeCursor } from './lifecycle-store.js';
-import { errorMessage, forEachLimit } from './run-support.js';
+import { errorMessage, forEachLimit, pagedPass, RunBudget } from './run-support.js';
 
 export interface OutboxPublishReport {
   runId: string;
@@ -38,7 +38,7 @@ export class OutboxPublisher {
     private readonly logger: AppLogger,
   ) {}
 
-  async run(runId: string): Promise<OutboxPublishReport> {
+  async run(runId: string, budget = new RunBudget(LIFECYCLE_DEFAULTS.budgetMs.publish)): Promise<OutboxPublishReport> {
     const report: OutboxPublishReport = {
       runId,
       topic: this.publisher.topic,
@@ -51,17 +51,13 @@ export class OutboxPublisher {
     if (!this.publisher.topic)
       return { ...report, skipped: 'CHANGE_EVENTS_TOPIC is not configured; entries stay in the outbox' };
     const held = new Set<string>();
-    let after: TimeCursor | null = null;
-    for (let pages = 0; ; pages++) {
-      if (pages === LIFECYCLE_DEFAULTS.maxPages) {
-        report.more = true;
-        break;
-      }
-      const page = await this.store.listUnpublished(LIFECYCLE_DEFAULTS.pageSize, after);
-      await this.publishPage(inPublishOrder(page.items), held, report);
-      if (!page.next) break;
-      after = page.next;
-    }
+    // No stored cursor on purpose: every run starts from the oldest entry, so an entitlement held back by a
+    // failure is seen before its later entries. Published entries leave the query; what is read is what is due.
+    const list = (after: TimeCursor | null) => this.store.listUnpublished(LIFECYCLE_DEFAULTS.pageSize, after);
+    const stopped = await pagedPass([list], null, budget, (items) =>
+      this.publishPage(inPublishOrder(items), held, report),
+    );
+    report.more = stopped !== null;
     const log = report.failed ? this.logger.warning.bind(this.logger) : this.logger.info.bind(this.logger);
     log('outbox published', {
       runId,

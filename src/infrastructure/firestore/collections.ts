@@ -15,6 +15,7 @@ export const COLLECTIONS = {
   linkTokens: 'linkTokens',
   signupTokens: 'signupTokens',
   runs: 'runs',
+  cursors: 'cursors',
 } as const;
 
 export function eventDocumentId(source: string, eventKey: string): string {

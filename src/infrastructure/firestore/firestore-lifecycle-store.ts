@@ -176,6 +176,50 @@ export class FirestoreLifecycleStore extends LifecycleStore {
     );
   }
 
+  async loadCursor(job: string): Promise<string | null> {
+    const snap = await readWithDeadline(this.cursorRef(job).get());
+    const cursor: unknown = snap.get('cursor');
+    return typeof cursor === 'string' ? cursor : null;
+  }
+
+  async saveCursor(job: string, cursor: string | null, now: Date): Promise<void> {
+    await withDeadline(
+      this.cursorRef(job).set({ job, cursor, savedAt: now }),
+      WRITE_DEADLINE_MS,
+      'Firestore write timed out (cursor)',
+    );
+  }
+
+  async saveSeenIds(job: string, passId: string, chunk: number, ids: string[]): Promise<void> {
+    await withDeadline(
+      this.seenRef(job)
+        .doc(documentId(`${passId}-${chunk}`))
+        .set({ passId, chunk, ids: ids.join('\n') }),
+      WRITE_DEADLINE_MS,
+      'Firestore write timed out (cursor)',
+    );
+  }
+
+  async loadSeenIds(job: string, passId: string): Promise<string[]> {
+    const snap = await readWithDeadline(this.seenRef(job).where('passId', '==', passId).get());
+    return snap.docs.flatMap((d) => String(d.get('ids') ?? '').split('\n')).filter(Boolean);
+  }
+
+  async clearSeenIds(job: string): Promise<void> {
+    const snap = await readWithDeadline(this.seenRef(job).select().get());
+    if (!snap.size) return;
+    const batch = this.db.batch();
+    for (const d of snap.docs) batch.delete(d.ref);
+    await withDeadline(batch.commit(), WRITE_DEADLINE_MS, 'Firestore write timed out (cursor)');
+  }
+
+  async sentNotices(noticeKeys: string[]): Promise<Set<string>> {
+    if (!noticeKeys.length) return new Set();
+    const refs = noticeKeys.map((k) => this.db.collection(NOTICES).doc(documentId(k)));
+    const snaps = await readWithDeadline(this.db.getAll(...refs, { fieldMask: ['entitlementId'] }));
+    return new Set(noticeKeys.filter((_, i) => snaps[i]?.exists));
+  }
+
   async listLiveMarketplaceEntitlements(
     limit: number,
     afterId: string | null,
@@ -193,6 +237,15 @@ export class FirestoreLifecycleStore extends LifecycleStore {
 
   private entitlements() {
     return this.db.collection(COLLECTIONS.entitlements);
+  }
+
+  private cursorRef(job: string) {
+    return this.db.collection(COLLECTIONS.cursors).doc(documentId(job));
+  }
+
+  /** Few documents (one per 20,000 ids) kept only while a pass is unfinished. */
+  private seenRef(job: string) {
+    return this.cursorRef(job).collection('seen');
   }
 
   private outboxRef(id: string) {

@@ -14,7 +14,7 @@ import { ProcurementError } from '../../marketplace/procurement/procurement-erro
 import { ProcurementClient, type Account, type Entitlement } from '../../marketplace/procurement/procurement.client.js';
 import { LIFECYCLE_DEFAULTS } from '../lifecycle.defaults.js';
 import { LifecycleStore } from '../lifecycle-store.js';
-import { errorMessage } from '../run-support.js';
+import { errorMessage, forEachLimit, RunBudget } from '../run-support.js';
 import {
   accountDifferences,
   awaitingProviderApproval,
@@ -48,11 +48,36 @@ export interface ReconcileReport {
   /** Entitlements or plan changes approved by this run (parked on the account, or found waiting). */
   approved: number;
   errors: { id: string; message: string }[];
+  /** The pass this run worked on (a pass may span several runs) and whether it resumed a stored one. */
+  pass: { id: string; resumed: boolean; phase: ReconcilePhase };
+  /** The run stopped at its time budget; the next run resumes the pass (`cursors/reconcile`). */
+  more: boolean;
   /** Why nothing was compared (Marketplace not configured). */
   skipped?: string;
 }
 
 class TooManyErrors extends Error {}
+
+/** The phases of a pass, in order: Google's accounts (then parked approvals), Google's live lists, ours. */
+type ReconcilePhase = 'accounts' | 'listed' | 'stored';
+
+/** Where a pass stopped (`cursors/reconcile`), with the ids Google listed so far saved beside it in chunks. */
+interface ReconcileCursor {
+  passId: string;
+  phase: ReconcilePhase;
+  /** Index in LIVE_STATE_FILTERS (phase `listed`). */
+  filter: number;
+  /** Google's page token of the list the pass stopped in. */
+  pageToken: string | null;
+  /** Last entitlement id of our own live list read (phase `stored`). */
+  storedAfter: string | null;
+  /** Chunks of seen ids saved so far. */
+  chunks: number;
+}
+
+const JOB = 'reconcile';
+/** Ids per saved chunk: 20,000 ids of ≤ 40 characters stay well under Firestore's 1 MiB per document. */
+const SEEN_CHUNK = 20_000;
 
 /**
  * Compares Google's record (Procurement API) with Firestore and heals drift through the same path
@@ -75,7 +100,7 @@ export class Reconciliation {
     private readonly logger: AppLogger,
   ) {}
 
-  async run(runId: string): Promise<ReconcileReport> {
+  async run(runId: string, budget = new RunBudget(LIFECYCLE_DEFAULTS.budgetMs.job)): Promise<ReconcileReport> {
     const report: ReconcileReport = {
       runId,
       startedAt: this.clock.now(),
@@ -85,10 +110,12 @@ export class Reconciliation {
       fixed: 0,
       approved: 0,
       errors: [],
+      pass: { id: runId, resumed: false, phase: 'accounts' },
+      more: false,
     };
     if (!this.procurement.providerId) return { ...report, skipped: 'MARKETPLACE_PROVIDER_ID is not configured' };
     try {
-      await this.reconcile(report);
+      await this.reconcile(report, budget);
     } catch (error) {
       if (!(error instanceof TooManyErrors)) throw error;
       report.errors.push({ id: '*', message: `stopped after ${LIFECYCLE_DEFAULTS.reconcile.maxErrors} errors` });
@@ -102,6 +129,8 @@ export class Reconciliation {
       fixed: report.fixed,
       approved: report.approved,
       errors: report.errors.length,
+      pass: report.pass,
+      more: report.more,
     };
     if (report.errors.length || report.fixed < report.drift.length) {
       // ERROR severity on purpose: a log-based alert on this line catches drift that does not heal.
@@ -117,47 +146,111 @@ export class Reconciliation {
     return report;
   }
 
-  private async reconcile(report: ReconcileReport): Promise<void> {
-    // Read before healing anything: which activations wait for the provider, and what we held for them.
-    const googleAccounts = await this.fetch(() => this.procurement.listAccounts());
-    const waiting = (await this.fetch(() => this.procurement.listEntitlements('state=activation_requested'))).filter(
-      (e) => awaitingProviderApproval(e) === 'activation',
-    );
-    const parkedBefore = new Map<string, EntitlementRecord | null>();
-    for (const e of waiting) {
-      const id = lastSegment(e.name);
-      if (id) parkedBefore.set(id, await this.entitlements.getEntitlement(`gcp:${id}`));
-    }
-
-    for (const account of googleAccounts) {
-      await this.item(report, lastSegment(account.name) ?? '?', () => this.checkAccount(account, report));
-    }
-    await this.approveParked(report, googleAccounts, waiting, parkedBefore);
-
-    const seen = new Set<string>();
-    for (const filter of LIVE_STATE_FILTERS) {
-      for (const google of await this.fetch(() => this.procurement.listEntitlements(filter))) {
-        const id = lastSegment(google.name);
-        if (!id || seen.has(id)) continue;
-        seen.add(id);
-        await this.item(report, id, () => this.checkEntitlement(id, google, report));
+  /**
+   * One pass compares everything Google lists and everything we hold as live, a page at a time (one page in
+   * memory). When the budget is spent the run stores where it stopped and the ids Google listed so far, and
+   * the next run resumes there; a list call Google refuses to resume (its page token) starts a new pass.
+   */
+  private async reconcile(report: ReconcileReport, budget: RunBudget): Promise<void> {
+    const stored = decodeReconcileCursor(await this.store.loadCursor(JOB));
+    if (!stored) await this.store.clearSeenIds(JOB);
+    let cursor: ReconcileCursor = stored ?? {
+      passId: report.runId,
+      phase: 'accounts',
+      filter: 0,
+      pageToken: null,
+      storedAfter: null,
+      chunks: 0,
+    };
+    report.pass = { id: cursor.passId, resumed: stored !== null, phase: cursor.phase };
+    const seen = new Set(stored ? await this.store.loadSeenIds(JOB, cursor.passId) : []);
+    const newlySeen: string[] = [];
+    const stop = async (at: ReconcileCursor) => {
+      for (let i = 0; i < newlySeen.length; i += SEEN_CHUNK) {
+        await this.store.saveSeenIds(JOB, at.passId, at.chunks++, newlySeen.slice(i, i + SEEN_CHUNK));
       }
+      await this.store.saveCursor(JOB, JSON.stringify(at), this.clock.now());
+      report.more = true;
+    };
+    const resumable = async <T>(token: string | null, list: () => Promise<T>): Promise<T> => {
+      try {
+        return await this.fetch(list);
+      } catch (error) {
+        // A token from an earlier run that Google no longer takes: the pass cannot resume, start over next run.
+        if (token && token === stored?.pageToken && error instanceof TransientError && refusedToken(error)) {
+          await this.store.saveCursor(JOB, null, this.clock.now());
+        }
+        throw error;
+      }
+    };
+
+    if (cursor.phase === 'accounts') {
+      // Read before healing anything: which activations wait for the provider, and what we held for them.
+      const waiting = (await this.fetch(() => this.procurement.listEntitlements('state=activation_requested'))).filter(
+        (e) => awaitingProviderApproval(e) === 'activation',
+      );
+      const parkedBefore = new Map<string, EntitlementRecord | null>();
+      for (const e of waiting) {
+        const id = lastSegment(e.name);
+        if (id) parkedBefore.set(id, await this.entitlements.getEntitlement(`gcp:${id}`));
+      }
+      let token = cursor.pageToken;
+      do {
+        if (!budget.nextPage()) return stop({ ...cursor, pageToken: token });
+        const page = await resumable(token, () => this.procurement.listAccountsPage(token ?? undefined));
+        await forEachLimit(page.items, LIFECYCLE_DEFAULTS.concurrency, (account) =>
+          this.item(report, lastSegment(account.name) ?? '?', () => this.checkAccount(account, report)),
+        );
+        this.stopOnErrors(report);
+        token = page.nextPageToken ?? null;
+      } while (token);
+      await this.approveParked(report, waiting, parkedBefore);
+      cursor = { ...cursor, phase: 'listed', filter: 0, pageToken: null };
     }
-    // What we hold as live but Google did not list: cancelled since, or gone (404).
-    let after: string | null = null;
+
+    if (cursor.phase === 'listed') {
+      for (let f = cursor.filter; f < LIVE_STATE_FILTERS.length; f++) {
+        let token = f === cursor.filter ? cursor.pageToken : null;
+        do {
+          if (!budget.nextPage()) return stop({ ...cursor, filter: f, pageToken: token });
+          const filter = LIVE_STATE_FILTERS[f];
+          const page = await resumable(token, () => this.procurement.listEntitlementsPage(filter, token ?? undefined));
+          const fresh: [string, Entitlement][] = [];
+          for (const google of page.items) {
+            const id = lastSegment(google.name);
+            if (!id || seen.has(id)) continue;
+            seen.add(id);
+            newlySeen.push(id);
+            fresh.push([id, google]);
+          }
+          await forEachLimit(fresh, LIFECYCLE_DEFAULTS.concurrency, ([id, google]) =>
+            this.item(report, id, () => this.checkEntitlement(id, google, report)),
+          );
+          this.stopOnErrors(report);
+          token = page.nextPageToken ?? null;
+        } while (token);
+      }
+      cursor = { ...cursor, phase: 'stored', filter: 0, pageToken: null, storedAfter: null };
+    }
+
+    // What we hold as live but Google did not list: cancelled since, or gone (404). Few: read one by one.
+    let after = cursor.storedAfter;
     do {
+      if (!budget.nextPage()) return stop({ ...cursor, storedAfter: after });
       const page = await this.store.listLiveMarketplaceEntitlements(LIFECYCLE_DEFAULTS.pageSize, after);
-      for (const stored of page.items) {
-        if (seen.has(stored.externalId)) continue;
-        seen.add(stored.externalId);
-        await this.item(report, stored.externalId, async () => {
-          const google = await this.fetch(() => this.procurement.getEntitlement(stored.externalId));
-          if (google) await this.checkEntitlement(stored.externalId, google, report);
-          else await this.gone(stored, report);
+      for (const ours of page.items) {
+        if (seen.has(ours.externalId)) continue;
+        await this.item(report, ours.externalId, async () => {
+          const google = await this.fetch(() => this.procurement.getEntitlement(ours.externalId));
+          if (google) await this.checkEntitlement(ours.externalId, google, report);
+          else await this.gone(ours, report);
         });
+        this.stopOnErrors(report);
       }
       after = page.next;
     } while (after);
+    await this.store.saveCursor(JOB, null, this.clock.now());
+    await this.store.clearSeenIds(JOB);
   }
 
   private async checkAccount(account: Account, report: ReconcileReport): Promise<void> {
@@ -189,25 +282,20 @@ export class Reconciliation {
    */
   private async approveParked(
     report: ReconcileReport,
-    googleAccounts: Account[],
     waiting: Entitlement[],
     parkedBefore: Map<string, EntitlementRecord | null>,
   ): Promise<void> {
-    const approvedAccounts = new Set(
-      googleAccounts.filter((a) => signupState(a) === 'APPROVED').map((a) => lastSegment(a.name)),
-    );
     const byAccount = new Map<string, string[]>();
     for (const e of waiting) {
       const id = lastSegment(e.name);
       const accountId = lastSegment(e.account);
-      if (
-        !id ||
-        !accountId ||
-        !approvedAccounts.has(accountId) ||
-        approvalStage(parkedBefore.get(id) ?? null) !== 'awaiting_account'
-      )
-        continue;
+      if (!id || !accountId || approvalStage(parkedBefore.get(id) ?? null) !== 'awaiting_account') continue;
       byAccount.set(accountId, [...(byAccount.get(accountId) ?? []), id]);
+    }
+    // Only the accounts of parked entitlements are asked for (few), so no list of all accounts is kept.
+    for (const accountId of [...byAccount.keys()]) {
+      const account = await this.fetch(() => this.procurement.getAccount(accountId));
+      if (!account || signupState(account) !== 'APPROVED') byAccount.delete(accountId);
     }
     for (const [accountId, ids] of byAccount) {
       await this.item(report, accountId, async () => {
@@ -335,15 +423,19 @@ export class Reconciliation {
     this.logger.warning('drift found', { runId: report.runId, ...item });
   }
 
-  /** One item's failure is reported and the run goes on, up to a limit. */
+  /** One item's failure is reported and the run goes on, up to a limit (then the items left are skipped). */
   private async item(report: ReconcileReport, id: string, work: () => Promise<unknown>): Promise<void> {
+    if (report.errors.length >= LIFECYCLE_DEFAULTS.reconcile.maxErrors) return;
     try {
       await work();
     } catch (error) {
       report.errors.push({ id, message: errorMessage(error) });
       this.logger.warning('reconciliation item failed', { runId: report.runId, id, error });
-      if (report.errors.length >= LIFECYCLE_DEFAULTS.reconcile.maxErrors) throw new TooManyErrors();
     }
+  }
+
+  private stopOnErrors(report: ReconcileReport): void {
+    if (report.errors.length >= LIFECYCLE_DEFAULTS.reconcile.maxErrors) throw new TooManyErrors();
   }
 
   /** A Procurement failure outside an item (a list call) fails the run: 503, and the scheduler retries. */
@@ -353,6 +445,35 @@ export class Reconciliation {
     } catch (error) {
       throw error instanceof ProcurementError ? new TransientError(`Procurement API: ${error.message}`, error) : error;
     }
+  }
+}
+
+function refusedToken(error: TransientError): boolean {
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof ProcurementError && cause.kind === 'invalid_argument';
+}
+
+/** A stored cursor, checked (hostile input like any other); anything unexpected starts a new pass. */
+function decodeReconcileCursor(text: string | null): ReconcileCursor | null {
+  if (!text) return null;
+  try {
+    const c = JSON.parse(text) as Partial<ReconcileCursor>;
+    const phases: unknown[] = ['accounts', 'listed', 'stored'];
+    const textOrNull = (v: unknown) => v === null || typeof v === 'string';
+    if (
+      typeof c.passId !== 'string' ||
+      !phases.includes(c.phase) ||
+      !Number.isInteger(c.filter) ||
+      (c.filter as number) < 0 ||
+      (c.filter as number) >= LIVE_STATE_FILTERS.length ||
+      !textOrNull(c.pageToken) ||
+      !textOrNull(c.storedAfter) ||
+      !Number.isInteger(c.chunks)
+    )
+      return null;
+    return c as ReconcileCursor;
+  } catch {
+    return null;
   }
 }
 

@@ -88,34 +88,38 @@ export class ProcurementClient {
     return this.orNull(() => this.call(`accounts.get ${name}`, (o) => this.api.providers.accounts.get({ name }, o)));
   }
 
-  /** Every entitlement matching `filter` (e.g. `state=activation_requested account=E-1`), all pages. */
+  /** One page of the entitlements matching `filter` (e.g. `state=active`); `nextPageToken` is absent on the last. */
+  async listEntitlementsPage(
+    filter: string | undefined,
+    pageToken: string | undefined,
+  ): Promise<{ items: Entitlement[]; nextPageToken?: string }> {
+    const page = await this.call('entitlements.list', (o) =>
+      this.api.providers.entitlements.list(
+        { parent: `providers/${this.providerId}`, filter, pageSize: PROCUREMENT_DEFAULTS.pageSize, pageToken },
+        o,
+      ),
+    );
+    return { items: page.entitlements ?? [], nextPageToken: page.nextPageToken ?? undefined };
+  }
+
+  /** Every entitlement matching `filter`, all pages: only for lists known to be short (those waiting for approval). */
   async listEntitlements(filter?: string): Promise<Entitlement[]> {
     const out: Entitlement[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await this.call('entitlements.list', (o) =>
-        this.api.providers.entitlements.list(
-          { parent: `providers/${this.providerId}`, filter, pageSize: PROCUREMENT_DEFAULTS.pageSize, pageToken },
-          o,
-        ),
-      );
-      out.push(...(page.entitlements ?? []));
-      pageToken = page.nextPageToken ?? undefined;
+      const page = await this.listEntitlementsPage(filter, pageToken);
+      out.push(...page.items);
+      pageToken = page.nextPageToken;
     } while (pageToken);
     return out;
   }
 
-  async listAccounts(): Promise<Account[]> {
-    const out: Account[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = await this.call('accounts.list', (o) =>
-        this.api.providers.accounts.list({ parent: `providers/${this.providerId}`, pageSize: 200, pageToken }, o),
-      );
-      out.push(...(page.accounts ?? []));
-      pageToken = page.nextPageToken ?? undefined;
-    } while (pageToken);
-    return out;
+  /** One page of the provider's accounts (Google's maximum page size for accounts is 200). */
+  async listAccountsPage(pageToken: string | undefined): Promise<{ items: Account[]; nextPageToken?: string }> {
+    const page = await this.call('accounts.list', (o) =>
+      this.api.providers.accounts.list({ parent: `providers/${this.providerId}`, pageSize: 200, pageToken }, o),
+    );
+    return { items: page.accounts ?? [], nextPageToken: page.nextPageToken ?? undefined };
   }
 
   async approveEntitlement(entitlementId: string): Promise<void> {
