@@ -100,6 +100,8 @@ export abstract class LifecycleStore {
   abstract clearSeenIds(job: string): Promise<void>;
   /** Which of these notice keys were sent already (one batched read; the transaction re-checks). */
   abstract sentNotices(noticeKeys: string[]): Promise<Set<string>>;
+  /** Entitlements by id in one batched read (reconciliation compares a page of Google's list at once); null if missing. */
+  abstract getEntitlements(ids: string[]): Promise<(EntitlementRecord | null)[]>;
   /** Stored Marketplace entitlements whose status is not final (what Google should still know), by id. */
   abstract listLiveMarketplaceEntitlements(
     limit: number,

@@ -220,6 +220,12 @@ export class FirestoreLifecycleStore extends LifecycleStore {
     return new Set(noticeKeys.filter((_, i) => snaps[i]?.exists));
   }
 
+  async getEntitlements(ids: string[]): Promise<(EntitlementRecord | null)[]> {
+    if (!ids.length) return [];
+    const snaps = await readWithDeadline(this.db.getAll(...ids.map((id) => this.entitlements().doc(documentId(id)))));
+    return snaps.map((s) => (s.exists ? fromFirestore<EntitlementRecord>(s.data()) : null));
+  }
+
   async listLiveMarketplaceEntitlements(
     limit: number,
     afterId: string | null,

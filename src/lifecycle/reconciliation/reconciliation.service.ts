@@ -223,8 +223,12 @@ export class Reconciliation {
             newlySeen.push(id);
             fresh.push([id, google]);
           }
-          await forEachLimit(fresh, LIFECYCLE_DEFAULTS.concurrency, ([id, google]) =>
-            this.item(report, id, () => this.checkEntitlement(id, google, report)),
+          // One batched read for the page; only what differs goes on to be healed (one at a time per item).
+          const ours = await this.store.getEntitlements(fresh.map(([id]) => `gcp:${id}`));
+          await forEachLimit(
+            fresh.map((entry, i) => [...entry, ours[i] ?? null] as const),
+            LIFECYCLE_DEFAULTS.concurrency,
+            ([id, google, stored]) => this.item(report, id, () => this.checkEntitlement(id, google, report, stored)),
           );
           this.stopOnErrors(report);
           token = page.nextPageToken ?? null;
@@ -318,13 +322,15 @@ export class Reconciliation {
     }
   }
 
-  private async checkEntitlement(id: string, google: Entitlement, report: ReconcileReport): Promise<void> {
+  private async checkEntitlement(
+    id: string,
+    google: Entitlement,
+    report: ReconcileReport,
+    stored?: EntitlementRecord | null,
+  ): Promise<void> {
     report.checked++;
-    const differences = entitlementDifferences(
-      google,
-      await this.entitlements.getEntitlement(`gcp:${id}`),
-      this.clock.now(),
-    );
+    const ours = stored === undefined ? await this.entitlements.getEntitlement(`gcp:${id}`) : stored;
+    const differences = entitlementDifferences(google, ours, this.clock.now());
     if (!differences.length) return;
     const result = await this.heal(id, google, report.runId, '');
     const waitedFor = awaitingProviderApproval(google);

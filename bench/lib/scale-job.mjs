@@ -1,0 +1,98 @@
+// Child process of bench/scale.mjs: boots the built service (the real bootstrap(), tsc output of the private
+// build), runs one lifecycle job until its report says `more: false` (every run with the job's own time budget,
+// or BENCH_BUDGET_MS), and prints one JSON line: runs, wall time, Firestore documents read and written (counted
+// here, at the SDK's prototypes, for this process only), peak RSS and heap. Not part of the service.
+import { Firestore, Query, Transaction, WriteBatch } from '@google-cloud/firestore';
+import { join } from 'node:path';
+
+const dist = process.env.BENCH_DIST_DIR;
+const job = process.env.BENCH_JOB;
+const counts = { reads: 0, queries: 0, writes: 0 };
+
+// Reads as Firestore bills them: a document per document returned, one per query that returns none.
+const countDocs = (n) => {
+  counts.reads += Math.max(1, n);
+  counts.queries++;
+};
+wrap(Query.prototype, 'get', (snap) => countDocs(snap.size));
+wrap(Firestore.prototype, 'getAll', (snaps) => countDocs(snaps.length));
+wrap(Transaction.prototype, 'get', (r) => countDocs(r?.size ?? 1));
+wrap(Transaction.prototype, 'getAll', (snaps) => countDocs(snaps.length));
+// Every write (also a transaction's and a single document's set/update) goes through a WriteBatch.
+for (const op of ['set', 'create', 'update', 'delete']) {
+  const original = WriteBatch.prototype[op];
+  WriteBatch.prototype[op] = function (...args) {
+    counts.writes++;
+    return original.apply(this, args);
+  };
+}
+
+function wrap(proto, name, after) {
+  const original = proto[name];
+  proto[name] = function (...args) {
+    const result = original.apply(this, args);
+    return result && typeof result.then === 'function' ? result.then((v) => (after(v), v)) : result;
+  };
+}
+
+let peakRss = 0;
+let peakHeap = 0;
+const sample = () => {
+  const m = process.memoryUsage();
+  peakRss = Math.max(peakRss, m.rss);
+  peakHeap = Math.max(peakHeap, m.heapUsed);
+};
+setInterval(sample, 50).unref();
+
+const { bootstrap } = await import(join(dist, 'src', 'bootstrap.js'));
+const modules = {
+  expire: ['lifecycle/expiry-sweep.service.js', 'ExpirySweep'],
+  expiring: ['lifecycle/expiring-notices.service.js', 'ExpiringNotices'],
+  publish: ['lifecycle/outbox-publisher.service.js', 'OutboxPublisher'],
+  reconcile: ['lifecycle/reconciliation/reconciliation.service.js', 'Reconciliation'],
+};
+const [file, name] = modules[job];
+const service = (await import(join(dist, 'src', file)))[name];
+const { RunBudget } = await import(join(dist, 'src', 'lifecycle', 'run-support.js'));
+const app = await bootstrap();
+await app.init();
+const runner = app.get(service);
+sample();
+const before = { ...counts };
+const memoryBefore = process.memoryUsage().rss;
+const started = performance.now();
+const reports = [];
+for (let run = 0; run < 1000; run++) {
+  const budget = process.env.BENCH_BUDGET_MS ? new RunBudget(Number(process.env.BENCH_BUDGET_MS)) : undefined;
+  const report = await runner.run(`bench-${job}-${run}`, budget);
+  reports.push(report);
+  if (!report.more) break;
+}
+const seconds = (performance.now() - started) / 1000;
+sample();
+const summary = (r) => ({
+  more: r.more,
+  expired: r.expired,
+  emitted: r.emitted,
+  alreadySent: r.alreadySent,
+  published: r.published,
+  checked: r.checked,
+  drift: r.drift?.length,
+  errors: r.errors?.length,
+});
+process.stdout.write(
+  `${JSON.stringify({
+    job,
+    runs: reports.length,
+    seconds,
+    reads: counts.reads - before.reads,
+    queries: counts.queries - before.queries,
+    writes: counts.writes - before.writes,
+    peakRss,
+    peakHeap,
+    rssAtStart: memoryBefore,
+    reports: reports.map(summary),
+  })}\n`,
+);
+await app.close();
+process.exit(0);
