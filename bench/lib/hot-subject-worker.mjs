@@ -1,0 +1,58 @@
+// Child process of bench/hot-subject.mjs: boots the built service (the real bootstrap()) and applies its share of
+// the burst (changes FROM..TO, all for one subject) through the ledger at once, re-sending what failed as a
+// provider would (the ledger dedups by event key). Prints one JSON line when done. Not part of the service.
+import { join } from 'node:path';
+
+const dist = process.env.BENCH_DIST_DIR;
+const from = Number(process.env.BENCH_FROM);
+const to = Number(process.env.BENCH_TO);
+const { bootstrap } = await import(join(dist, 'src', 'bootstrap.js'));
+const { Ledger } = await import(join(dist, 'src', 'entitlements', 'ledger.js'));
+const app = await bootstrap();
+await app.init();
+const ledger = app.get(Ledger);
+process.stdout.write('ready\n');
+await new Promise((resolve) => process.once('SIGUSR2', resolve));
+const now = Date.now();
+let resent = 0;
+const one = async (i) => {
+  const change = {
+    source: 'easycart',
+    eventKey: `hot-${i}`,
+    eventType: 'order.paid',
+    sourceTime: new Date(now - 86_400_000),
+    externalId: `hot-${i}`,
+    subject: { key: 'email:hot@example.com', email: 'hot@example.com' },
+    product: { product: 'demo', plan: null, providerProduct: 'demo', providerPlan: null },
+    status: 'active',
+    providerState: 'paid',
+    validFrom: new Date(now - 86_400_000),
+    validUntil: new Date(now + 30 * 86_400_000),
+    actor: { type: 'provider', id: 'easycart' },
+  };
+  const event = {
+    source: 'easycart',
+    eventKey: change.eventKey,
+    eventType: change.eventType,
+    transport: { kind: 'webhook', id: change.eventKey },
+    raw: '{}',
+  };
+  for (;;) {
+    try {
+      return (await ledger.apply(change, event)).outcome;
+    } catch {
+      resent++;
+    }
+  }
+};
+const started = performance.now();
+const outcomes = {};
+await Promise.all(
+  Array.from({ length: to - from }, async (_, k) => {
+    const outcome = await one(from + k);
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+  }),
+);
+process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - started) / 1000, outcomes, resent })}\n`);
+await app.close();
+process.exit(0);
