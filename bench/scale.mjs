@@ -135,7 +135,9 @@ ${table(
     fmt.n(r.n),
     fmt.n(r.due),
     r.variant === 'full' ? `all ${fmt.n(r.n)}` : 'due only (baseline)',
-    String(r.runs),
+    r.failedRuns.length
+      ? `${r.runs} (+${r.failedRuns.length} failed: ${[...new Set(r.failedRuns)].join('; ')})`
+      : String(r.runs),
     `${r.seconds.toFixed(2)} s`,
     fmt.n(r.reads),
     fmt.n(r.writes),

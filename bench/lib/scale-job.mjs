@@ -62,9 +62,18 @@ const before = { ...counts };
 const memoryBefore = process.memoryUsage().rss;
 const started = performance.now();
 const reports = [];
+const failedRuns = [];
 for (let run = 0; run < 1000; run++) {
   const budget = process.env.BENCH_BUDGET_MS ? new RunBudget(Number(process.env.BENCH_BUDGET_MS)) : undefined;
-  const report = await runner.run(`bench-${job}-${run}`, budget);
+  let report;
+  try {
+    report = await runner.run(`bench-${job}-${run}`, budget);
+  } catch (error) {
+    // A run that could not proceed answers 503 and Cloud Scheduler calls again: so does this loop (a few times).
+    failedRuns.push(String(error?.message ?? error));
+    if (failedRuns.length > 5) throw error;
+    continue;
+  }
   reports.push(report);
   if (!report.more) break;
 }
@@ -84,6 +93,7 @@ process.stdout.write(
   `${JSON.stringify({
     job,
     runs: reports.length,
+    failedRuns,
     seconds,
     reads: counts.reads - before.reads,
     queries: counts.queries - before.queries,
