@@ -11,7 +11,6 @@
 // (dist/src/main.js) so the counter can hook the Firestore SDK; same code as the bundle.
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
-import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -32,6 +31,7 @@ import {
   waitForStatus,
   writeSection,
 } from './lib/common.mjs';
+import { collectCounts } from './lib/counts.mjs';
 import { cpuMs, emulatorCpuMs } from './lib/contenders.mjs';
 
 const PROVIDER = 'demo-provider';
@@ -175,14 +175,7 @@ async function measure(processes, { build, fake, count, emulatorCpu }) {
   await sleep(2000); // late duplicates would still call
   const duplicateApprovals = ids.reduce((n, id) => n + Math.max(0, fake.countCalls('entitlements.approve', id) - 1), 0);
   await Promise.all(children.map((c) => c.stop()));
-  let transactions = 0;
-  let attempts = 0;
-  for (const file of countsFiles) {
-    const c = JSON.parse(readFileSync(file, 'utf8'));
-    transactions += c.transactions;
-    attempts += c.attempts;
-    rmSync(file, { force: true });
-  }
+  const { transactions, attempts } = collectCounts(countsFiles);
   await db.terminate();
   await pubsub.close();
   return {

@@ -8,7 +8,6 @@
 // transaction-counter.mjs), changes re-sent after a failure (a timed-out transaction), and the access document at
 // the end: every entitlement in it (no lost update) and its size.
 import { Firestore } from '@google-cloud/firestore';
-import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -26,6 +25,7 @@ import {
   table,
   writeSection,
 } from './lib/common.mjs';
+import { collectCounts } from './lib/counts.mjs';
 
 run(async () => {
   const o = options({ changes: 1000, processes: '1,2' });
@@ -82,14 +82,7 @@ run(async () => {
           .find((l) => l.startsWith('{"seconds"')),
       ),
     );
-    let transactions = 0;
-    let attempts = 0;
-    for (const file of files) {
-      const c = JSON.parse(readFileSync(file, 'utf8'));
-      transactions += c.transactions;
-      attempts += c.attempts;
-      rmSync(file, { force: true });
-    }
+    const { transactions, attempts } = collectCounts(files);
     const db = new Firestore({ projectId: project });
     const access = (await db.collection('access').where('subjectKey', '==', 'email:hot@example.com').get()).docs[0];
     const entries = Object.keys(access?.get('entitlements') ?? {}).length;

@@ -344,7 +344,7 @@ const COLORS = { expire: '#d62728', expiring: '#1f77b4', publish: '#2ca02c', rec
 async function plot(rows, jobs) {
   const W = 460;
   const H = 320;
-  const M = { l: 64, r: 16, t: 34, b: 44 };
+  const M = { l: 64, r: 40, t: 34, b: 44 };
   const ns = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
   const panel = (x0, title, value, unit) => {
     const values = rows.map(value).filter((v) => v > 0);
@@ -386,14 +386,14 @@ async function plot(rows, jobs) {
   const legend = jobs
     .map(
       (job, i) =>
-        `<line x1="${80 + i * 150}" x2="${110 + i * 150}" y1="${H + 12}" y2="${H + 12}" stroke="${COLORS[job]}" stroke-width="2"/><text x="${116 + i * 150}" y="${H + 16}">${job}</text>`,
+        `<line x1="${80 + i * 110}" x2="${110 + i * 110}" y1="${H + 12}" y2="${H + 12}" stroke="${COLORS[job]}" stroke-width="2"/><text x="${116 + i * 110}" y="${H + 16}">${job}</text>`,
     )
     .join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 40}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 ${panel(0, 'Wall time per job (all runs)', (r) => r.seconds, ' s')}
 ${panel(W, 'Firestore documents read per job', (r) => r.reads, '')}
-${legend}<text x="${80 + jobs.length * 150}" y="${H + 16}">solid: N entitlements, dashed: baseline (due work only)</text>
+${legend}<text x="${80 + jobs.length * 110}" y="${H + 16}">solid: N entitlements; dashed: baseline (the due work alone; on the reads panel it lies under the solid line where equal)</text>
 </svg>`;
   const { launchChromium } = await import('../scripts/chromium.mjs');
   const browser = await launchChromium({ viewport: { width: 2 * W, height: H + 40 } });
