@@ -105,7 +105,7 @@ run(async () => {
       : "every run with the job's own time budget (LIFECYCLE_DEFAULTS.budgetMs)";
   await writeSection(
     'scale',
-    `## Lifecycle jobs at 1k, 10k and 100k entitlements
+    `## Lifecycle jobs at ${sizes.map((n) => fmt.n(n)).join(', ')} entitlements
 
 ${provenance('bench:scale', budgetNote)}
 
