@@ -10,6 +10,9 @@ Firestore.prototype.runTransaction = function (body, options) {
   counts.transactions++;
   return original.call(this, (tx) => (counts.attempts++, body(tx)), options);
 };
-process.on('exit', () => {
+const write = () => {
   if (process.env.BENCH_COUNTS_FILE) writeFileSync(process.env.BENCH_COUNTS_FILE, JSON.stringify(counts));
-});
+};
+// NestJS ends the process on SIGTERM by raising the signal again (no 'exit' event then): write as it goes, too.
+setInterval(write, 500).unref();
+process.on('exit', write);
