@@ -73,15 +73,15 @@ run(async () => {
     for (const c of children) c.kill('SIGUSR2');
     await Promise.all(exits);
     const seconds = (performance.now() - t0) / 1000;
-    const results = children.map((c) =>
-      JSON.parse(
-        c
-          .output()
-          .split('\n')
-          .reverse()
-          .find((l) => l.startsWith('{"seconds"')),
-      ),
-    );
+    const results = children.map((c) => {
+      const line = c
+        .output()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{"seconds"'));
+      if (!line) throw new Error(`a worker gave no result:\n${c.output()}`);
+      return JSON.parse(line);
+    });
     const { transactions, attempts } = collectCounts(files);
     const db = new Firestore({ projectId: project });
     const access = (await db.collection('access').where('subjectKey', '==', 'email:hot@example.com').get()).docs[0];

@@ -12,7 +12,10 @@ const app = await bootstrap();
 await app.init();
 const ledger = app.get(Ledger);
 process.stdout.write('ready\n');
+// A signal listener does not keep the event loop alive: a timer does, until the burst is started.
+const alive = setInterval(() => {}, 1000);
 await new Promise((resolve) => process.once('SIGUSR2', resolve));
+clearInterval(alive);
 const now = Date.now();
 let resent = 0;
 const one = async (i) => {
