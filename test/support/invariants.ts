@@ -1,10 +1,14 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { fromFirestore } from '../../src/infrastructure/firestore/firestore-values.js';
 import { accessKey, type AccessSummary, type EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
+import { expectAccess } from './access-rules.js';
 
 /**
  * Scans every entitlement and access document: for each subject, the access summary must list
- * exactly the subject's active entitlements, with their product. Returns the disagreements.
+ * exactly the subject's entitlements that grant access, with their product. Which ones grant access
+ * is derived here from the inputs (status, validity window, erasure) by the rules of
+ * ./access-rules.ts at the time the entitlement was last written, never from the `active` flag the
+ * code under test wrote (that flag is checked against the same rule). Returns the disagreements.
  */
 export async function accessInvariantViolations(db: Firestore): Promise<string[]> {
   const [entitlements, access] = await Promise.all([
@@ -12,14 +16,17 @@ export async function accessInvariantViolations(db: Firestore): Promise<string[]
     db.collection('access').get(),
   ]);
   const expected = new Map<string, Map<string, string>>();
+  const problems: string[] = [];
   for (const doc of entitlements.docs) {
     const e = fromFirestore<EntitlementRecord>(doc.data());
-    if (!e.active || !e.subject) continue;
+    const grants = expectAccess(e, e.updatedAt);
+    if (e.active !== grants)
+      problems.push(`${e.id}: active ${e.active}, but ${e.status} in its window grants ${grants}`);
+    if (!grants || !e.subject) continue;
     const bySubject = expected.get(e.subject.key) ?? new Map<string, string>();
     bySubject.set(accessKey(e.id), e.product);
     expected.set(e.subject.key, bySubject);
   }
-  const problems: string[] = [];
   const seen = new Set<string>();
   for (const doc of access.docs) {
     const summary = fromFirestore<AccessSummary>(doc.data());
@@ -32,7 +39,8 @@ export async function accessInvariantViolations(db: Firestore): Promise<string[]
     }
     const wantIds = [...want.keys()].sort().join(',');
     const gotIds = [...got.keys()].sort().join(',');
-    if (wantIds !== gotIds) problems.push(`${summary.subjectKey}: summary lists [${gotIds}], active are [${wantIds}]`);
+    if (wantIds !== gotIds)
+      problems.push(`${summary.subjectKey}: summary lists [${gotIds}], granting access are [${wantIds}]`);
     const products = [...new Set(want.values())].sort().join(',');
     if (products !== [...summary.products].sort().join(',')) {
       problems.push(
