@@ -61,3 +61,46 @@ describe('webhook bodies the parser refuses', () => {
     expect(await response.json()).toMatchObject({ code: 'not_found', errorId: expect.any(String) });
   });
 });
+
+/**
+ * The unauthenticated routes accept text/plain (a provider that mislabels its JSON) and forms
+ * (GetCourse, EasyCart): every parser holds MAX_BODY_BYTES, and the limit is enforced before any
+ * signature or token is looked at (an unsigned oversized body is 413, not 401/403).
+ */
+describe('oversized text and form bodies on the unauthenticated routes', () => {
+  const GETCOURSE_TOKEN = 'getcourse-path-token-0123456789';
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({
+      config: testConfig({
+        EASYCART_SIGNING_KEYS: 'easycart-signing-key-0001',
+        PURCHASELY_SECRETS: 'purchasely-secret-0123456789',
+        GETCOURSE_PATH_TOKEN: GETCOURSE_TOKEN,
+        MAX_BODY_BYTES: '2048',
+      }),
+    });
+  });
+  afterAll(() => running.close());
+
+  const routes = ['/webhooks/purchasely', '/webhooks/easycart', `/webhooks/getcourse/${GETCOURSE_TOKEN}`];
+  const bodies = {
+    'text/plain': (bytes: number) => JSON.stringify({ pad: 'x'.repeat(bytes - 10) }),
+    'application/x-www-form-urlencoded': (bytes: number) => `pad=${'x'.repeat(bytes - 4)}`,
+  };
+  it.each(routes.flatMap((route) => Object.keys(bodies).map((type) => [route, type])))(
+    'should answer an unsigned %s body as %s one byte over the limit with 413, and take one at the limit on to verification',
+    async (route, type) => {
+      const body = bodies[type as keyof typeof bodies];
+      const post = (bytes: number) =>
+        fetch(`${running.url}${route}`, { method: 'POST', headers: { 'content-type': type }, body: body(bytes) });
+      const over = await post(2049);
+      expect(over.status).toBe(413);
+      expect(await over.json()).toMatchObject({ code: 'payload_too_large' });
+      const atLimit = await post(2048);
+      expect(atLimit.status).not.toBe(413);
+      expect(atLimit.status).toBeGreaterThanOrEqual(400);
+      expect(atLimit.status).toBeLessThan(500);
+    },
+  );
+});
