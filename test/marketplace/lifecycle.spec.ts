@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MarketplaceEvents } from '../../src/marketplace/marketplace-events.service.js';
+import { Reconciliation } from '../../src/lifecycle/reconciliation/reconciliation.service.js';
 import { accessInvariantViolations } from '../support/invariants.js';
 import {
   accessOf,
@@ -31,6 +32,35 @@ describe('Marketplace lifecycles through streaming pull', () => {
     await approveAccount(accountId!);
     return accountId!;
   }
+
+  it('should take a suspended entitlement out of access/ and give it back when Google reinstates it', async () => {
+    const { simulator, store, db } = stack;
+    const accountId = await approvedAccount();
+    const { entitlementId } = await simulator.buy({ accountId, product: PRODUCT, plan: 'pro' });
+    const id = entitlementId!;
+    await entitlementWhere(store, id, (e) => e.status === 'pending_approval');
+    await simulator.activate(id);
+    await entitlementWhere(store, id, (e) => e.status === 'active');
+    expect((await accessOf(store, accountId))?.products).toEqual(['demo']);
+
+    // Google suspends it (billing problems). The message's type is not one Google documents, so the
+    // service records it `ignored`; the reconciliation run reads the SUSPENDED state and mirrors it.
+    await simulator.suspend(id);
+    const notice = await eventually(async () => {
+      const found = await db.collection('events').where('eventType', '==', 'ENTITLEMENT_SUSPENDED').get();
+      return found.docs.find((d) => String(d.get('raw')).includes(id));
+    });
+    expect(notice.get('outcome')).toBe('ignored');
+    await stack.app.app.get(Reconciliation).run(`suspend-${id}`);
+    const suspended = await entitlementWhere(store, id, (e) => e.status === 'suspended');
+    expect(suspended).toMatchObject({ active: false, providerState: 'ENTITLEMENT_SUSPENDED' });
+    expect((await accessOf(store, accountId))?.entitlements ?? {}).toEqual({});
+
+    await simulator.reinstate(id);
+    await entitlementWhere(store, id, (e) => e.status === 'active');
+    expect((await accessOf(store, accountId))?.products).toEqual(['demo']);
+    expect(await accessInvariantViolations(stack.db)).toEqual([]);
+  });
 
   it('should take an auto-approved purchase from creation to active, plan change, cancellation and deletion', async () => {
     const { simulator, store, fake } = stack;

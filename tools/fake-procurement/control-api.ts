@@ -194,6 +194,10 @@ function resourceRoute(
       );
     case 'POST entitlements/*:revertCancellation':
       return respond(read(body, {}), () => state.revertCancellation(p, id));
+    case 'POST entitlements/*:suspend':
+      return respond(read(body, {}), () => state.suspendByGoogle(p, id));
+    case 'POST entitlements/*:reinstate':
+      return respond(read(body, {}), () => state.reinstate(p, id));
     case 'POST entitlements/*:renew':
       return respond(read(body, {}), () => state.renewEntitlement(p, id));
     case 'POST entitlements/*:acceptOffer':

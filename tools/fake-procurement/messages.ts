@@ -20,6 +20,9 @@ export const ENTITLEMENT_EVENT_TYPES = [
   'ENTITLEMENT_CANCELLED',
   'ENTITLEMENT_OFFER_ENDED',
   'ENTITLEMENT_DELETED',
+  // Not in Google's documented event types (seen only in third-party code): what the fake publishes
+  // when Google suspends an entitlement (tools/fake-procurement/README.md, [guess]).
+  'ENTITLEMENT_SUSPENDED',
 ] as const;
 
 export type AccountEventType = (typeof ACCOUNT_EVENT_TYPES)[number];

@@ -535,6 +535,33 @@ export class ProcurementState {
     });
   }
 
+  /**
+   * Google suspends a usable entitlement (e.g. a billing problem): ENTITLEMENT_SUSPENDED. Control side
+   * only; the partner-facing `entitlements.suspend` stays unimplemented as in Google's API.
+   */
+  suspendByGoogle(providerId: string, entitlementId: string): Result<MarketplaceOutcome> {
+    return attempt(() => {
+      const record = this.entitlement(providerId, entitlementId);
+      requireState(
+        record,
+        ['ENTITLEMENT_ACTIVE', 'ENTITLEMENT_PENDING_CANCELLATION', 'ENTITLEMENT_PENDING_PLAN_CHANGE'],
+        'only a usable entitlement can be suspended',
+      );
+      this.update(record, { state: 'ENTITLEMENT_SUSPENDED' });
+      return this.outcome(record, this.message('ENTITLEMENT_SUSPENDED', record));
+    });
+  }
+
+  /** Google lifts a suspension: SUSPENDED → ACTIVE, announced as ENTITLEMENT_ACTIVE. */
+  reinstate(providerId: string, entitlementId: string): Result<MarketplaceOutcome> {
+    return attempt(() => {
+      const record = this.entitlement(providerId, entitlementId);
+      requireState(record, ['ENTITLEMENT_SUSPENDED'], 'only a suspended entitlement can be reinstated');
+      this.update(record, { state: 'ENTITLEMENT_ACTIVE' });
+      return this.outcome(record, this.message('ENTITLEMENT_ACTIVE', record));
+    });
+  }
+
   /** Auto-renewal at the end of a term: the offer end moves one term forward. */
   renewEntitlement(providerId: string, entitlementId: string): Result<MarketplaceOutcome> {
     return attempt(() => {

@@ -154,6 +154,16 @@ export class MarketplaceSimulator {
     return this.onEntitlement(entitlementId, 'revertCancellation');
   }
 
+  /** Google suspends the entitlement (e.g. billing problems) and announces it. */
+  suspend(entitlementId: string): Promise<SimulationResult> {
+    return this.onEntitlement(entitlementId, 'suspend');
+  }
+
+  /** Google lifts the suspension: the entitlement is ACTIVE again. */
+  reinstate(entitlementId: string): Promise<SimulationResult> {
+    return this.onEntitlement(entitlementId, 'reinstate');
+  }
+
   renew(entitlementId: string): Promise<SimulationResult> {
     return this.onEntitlement(entitlementId, 'renew');
   }
