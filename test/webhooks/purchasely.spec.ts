@@ -402,6 +402,32 @@ describe('POST /webhooks/purchasely', () => {
     expect(await accessInvariantViolations(db)).toEqual([]);
   });
 
+  it.each([
+    ['SUBSCRIPTION_TRANSFERRED', 'ON_HOLD'],
+    ['SUBSCRIPTION_RECEIVED', 'PAUSED'],
+  ])(
+    'should take a subscription out of access/ on %s with subscription_status %s (suspended)',
+    async (name, status) => {
+      const sub = `subs_${status.toLowerCase()}`;
+      await send(activate(sub, `u-${sub}-giver`, at(3_000)));
+      expect(await accessIds(`user:u-${sub}-giver`)).toEqual([`purchasely:${sub}`]);
+      const taker = `u-${sub}-taker`;
+      const event =
+        name === 'SUBSCRIPTION_TRANSFERRED'
+          ? activate(sub, `u-${sub}-giver`, { ...at(1_000), event_name: name, transferred_to_user_id: taker })
+          : activate(sub, taker, { ...at(1_000), event_name: name, transferred_from_user_id: `u-${sub}-giver` });
+      expect((await send({ ...event, subscription_status: status })).body.outcome).toBe('applied');
+      expect(await store.getEntitlement(`purchasely:${sub}`)).toMatchObject({
+        status: 'suspended',
+        providerState: status,
+        active: false,
+      });
+      expect(await accessIds(`user:u-${sub}-giver`)).toEqual([]);
+      expect(await accessIds(`user:${taker}`)).toEqual([]);
+      expect(await accessInvariantViolations(db)).toEqual([]);
+    },
+  );
+
   it('should keep an anonymous purchase under anon:purchasely:<id> and move it to the user once user_id is known', async () => {
     const anonymous = activate('subs_anon', 'ignored', { ...at(2_000), user_id: null, anonymous_user_id: 'anon-42' });
     expect((await send(anonymous)).body.outcome).toBe('applied');
