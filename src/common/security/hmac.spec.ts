@@ -12,6 +12,9 @@ describe('hmac', () => {
     const sig = hmacSha256Hex('k', 'b');
     expect(safeEqualHex(sig.slice(2), sig)).toBe(false);
     expect(safeEqualHex(`zz${sig.slice(2)}`, sig)).toBe(false);
+    // Hex up to a point, then not: Buffer.from stops decoding there, and timingSafeEqual would throw.
+    expect(safeEqualHex(`${sig.slice(0, -2)}zz`, sig)).toBe(false);
+    expect(safeEqualHex(`${sig.slice(0, 10)} ${sig.slice(11)}`, sig)).toBe(false);
     expect(safeEqualHex('', sig)).toBe(false);
     expect(safeEqualHex(sig.toUpperCase(), sig)).toBe(true);
   });
