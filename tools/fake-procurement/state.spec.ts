@@ -526,6 +526,21 @@ describe('ProcurementState', () => {
       expect(types(ended.messages)).toEqual(['ENTITLEMENT_CANCELLED']);
     });
 
+    it('should let Google suspend a usable entitlement and reinstate it, announcing both, while the partner suspend stays 501', () => {
+      const id = activeEntitlement();
+      expect(error(state.reinstate(P, id)).status).toBe('FAILED_PRECONDITION');
+
+      const suspended = value(state.suspendByGoogle(P, id));
+      expect(suspended.entitlement?.state).toBe('ENTITLEMENT_SUSPENDED');
+      expect(types(suspended.messages)).toEqual(['ENTITLEMENT_SUSPENDED']);
+      expect(error(state.suspendByGoogle(P, id)).status).toBe('FAILED_PRECONDITION');
+      expect(error(state.suspendEntitlement(P, id)).status).toBe('UNIMPLEMENTED');
+
+      const reinstated = value(state.reinstate(P, id));
+      expect(reinstated.entitlement?.state).toBe('ENTITLEMENT_ACTIVE');
+      expect(types(reinstated.messages)).toEqual(['ENTITLEMENT_ACTIVE']);
+    });
+
     it('should revert a pending cancellation', () => {
       const id = activeEntitlement();
       value(state.cancelEntitlement(P, id));
