@@ -6,7 +6,7 @@ import { STATUSES } from '../src/entitlements/entitlement.js';
 import { EntitlementStore } from '../src/entitlements/entitlement-store.js';
 import { Ledger } from '../src/entitlements/ledger.js';
 import { accessKey } from '../src/entitlements/ledger-plan.js';
-import { expectAccess } from './support/access-rules.js';
+import { expectAccess, policyGraceMs } from './support/access-rules.js';
 import { memoryLogger, testConfig, TestClock } from './support/app.js';
 import { change, eventFor } from './support/changes.js';
 import { accessInvariantViolations } from './support/invariants.js';
@@ -55,9 +55,15 @@ describe('access summaries through the ledger, status by status', () => {
     expect(await accessInvariantViolations(db)).toEqual([]);
   });
 
-  it('should end access exactly at validUntil, keep it one millisecond before, and start it exactly at validFrom', async () => {
+  it('should end access exactly at validUntil (no grace: Marketplace), keep it one millisecond before, and start it exactly at validFrom', async () => {
     const apply = async (externalId: string, window: { validFrom?: Date | null; validUntil?: Date | null }) => {
-      const c = change({ externalId, subject: { key: `user:${externalId}` }, validFrom: null, ...window });
+      const c = change({
+        source: 'gcp',
+        externalId,
+        subject: { key: `user:${externalId}` },
+        validFrom: null,
+        ...window,
+      });
       expect((await ledger.apply(c, eventFor(c))).outcome).toBe('applied');
       return products(`user:${externalId}`);
     };
@@ -65,12 +71,22 @@ describe('access summaries through the ledger, status by status', () => {
     expect(await apply('ends-next-ms', { validUntil: new Date(NOW.getTime() + 1) })).toEqual(['demo']);
     expect(await apply('starts-now', { validFrom: NOW })).toEqual(['demo']);
     expect(await apply('starts-next-ms', { validFrom: new Date(NOW.getTime() + 1) })).toEqual([]);
-    const e = await store.getEntitlement('purchasely:ends-now');
-    expect(e).toMatchObject({ status: 'active', active: false });
-    expect(
-      (await store.getAccess('user:ends-next-ms'))?.entitlements[accessKey('purchasely:ends-next-ms')],
-    ).toMatchObject({
+    expect(await store.getEntitlement('gcp:ends-now')).toMatchObject({ status: 'active', active: false });
+    expect((await store.getAccess('user:ends-next-ms'))?.entitlements[accessKey('gcp:ends-next-ms')]).toMatchObject({
       validUntil: new Date(NOW.getTime() + 1),
     });
+  });
+
+  it('should end access exactly at validUntil + the source grace (Purchasely, config/policy.yaml)', async () => {
+    const grace = policyGraceMs('purchasely');
+    expect(grace).toBeGreaterThan(0);
+    const apply = async (externalId: string, validUntil: Date) => {
+      const c = change({ externalId, subject: { key: `user:${externalId}` }, validFrom: null, validUntil });
+      expect((await ledger.apply(c, eventFor(c))).outcome).toBe('applied');
+      return products(`user:${externalId}`);
+    };
+    expect(await apply('grace-ends-now', new Date(NOW.getTime() - grace))).toEqual([]);
+    expect(await apply('grace-ends-next-ms', new Date(NOW.getTime() - grace + 1))).toEqual(['demo']);
+    expect(await accessInvariantViolations(db)).toEqual([]);
   });
 });

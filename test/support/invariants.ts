@@ -1,13 +1,13 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { fromFirestore } from '../../src/infrastructure/firestore/firestore-values.js';
 import { accessKey, type AccessSummary, type EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
-import { expectAccess } from './access-rules.js';
+import { expectAccess, policyGraceMs } from './access-rules.js';
 
 /**
  * Scans every entitlement and access document: for each subject, the access summary must list
  * exactly the subject's entitlements that grant access, with their product. Which ones grant access
  * is derived here from the inputs (status, validity window, erasure) by the rules of
- * ./access-rules.ts at the time the entitlement was last written, never from the `active` flag the
+ * ./access-rules.ts (with the grace of config/policy.yaml) at the time the entitlement was last written, never from the `active` flag the
  * code under test wrote (that flag is checked against the same rule). Returns the disagreements.
  */
 export async function accessInvariantViolations(db: Firestore): Promise<string[]> {
@@ -19,7 +19,7 @@ export async function accessInvariantViolations(db: Firestore): Promise<string[]
   const problems: string[] = [];
   for (const doc of entitlements.docs) {
     const e = fromFirestore<EntitlementRecord>(doc.data());
-    const grants = expectAccess(e, e.updatedAt);
+    const grants = expectAccess(e, e.updatedAt, policyGraceMs(e.source));
     if (e.active !== grants)
       problems.push(`${e.id}: active ${e.active}, but ${e.status} in its window grants ${grants}`);
     if (!grants || !e.subject) continue;
