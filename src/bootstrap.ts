@@ -6,6 +6,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { registerConsole } from './admin/console/console-route.js';
 import { AppModule } from './app.module.js';
 import { AppLogger } from './common/logging/app-logger.js';
+import { logContext } from './common/logging/log-context.js';
+import { registerRequestContext, requestContext } from './common/logging/request-context.js';
 import { redactUrl } from './common/logging/redact-url.js';
 import { AppConfig, loadConfig } from './config/app-config.js';
 import { Clock, SystemClock } from './entitlements/clock.js';
@@ -61,12 +63,16 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFas
         message: `${status === 414 ? 'URI too long' : 'Malformed URL'}: ${redactUrl(request.raw.url ?? request.url)}`,
         errorId: randomUUID(),
       };
-      logger.info('request refused', { errorId: body.errorId, status, code: body.code, reason: body.message });
+      logContext.run(requestContext(request, env.GOOGLE_CLOUD_PROJECT), () =>
+        logger.info('request refused', { errorId: body.errorId, status, code: body.code, reason: body.message }),
+      );
       void reply.status(status).send(body);
     },
     // Fastify's own request logging stays off: the service logs through AppLogger.
     logger: false,
   });
+  // Before any route: every request's lines carry its trace (docs/operations.md, "Logs").
+  registerRequestContext(adapter.getInstance(), env.GOOGLE_CLOUD_PROJECT);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register({ config, logger, clock }), adapter, {
     logger,
     // JSON and form bodies are parsed by Nest's Fastify parsers, which keep the raw bytes (`request.rawBody`).

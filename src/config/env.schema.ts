@@ -104,6 +104,9 @@ const sandboxOnly = forbidden('local sandbox and tests only');
 export const envSchema = z.object({
   PORT: forbidden('Cloud Run sets it')(z.coerce.number().int().min(1).max(65535).default(8080)),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+  /** The service's name and revision on Cloud Run (it sets both): Error Reporting's serviceContext on ERROR lines. */
+  K_SERVICE: forbidden('Cloud Run sets it')(z.string().min(1).max(100).optional()),
+  K_REVISION: forbidden('Cloud Run sets it')(z.string().min(1).max(100).optional()),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** `json` (Cloud Logging's format) or `pretty` (one readable line per event); default: pretty under NODE_ENV=development. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

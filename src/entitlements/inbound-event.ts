@@ -14,8 +14,6 @@ export interface InboundEvent {
   raw?: string;
   /** Subject keys the event concerns (set by the Ledger; erasure looks them up), never personal data itself. */
   subjectKeys?: string[];
-  /** Cloud Trace resource of the request that brought it (`projects/P/traces/T`): on log lines, never stored. */
-  trace?: string;
   /** A refused input: the fields the refusal names (docs/input-rules.md), kept on the event record. */
   refusedFields?: string[];
   /** An approver's resolution of a refused event (admin API); kept on the record once the outcome is final. */

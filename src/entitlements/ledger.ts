@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { AppLogger } from '../common/logging/app-logger.js';
+import { logContext, type ContextFields } from '../common/logging/log-context.js';
 import { emailsIn } from '../common/personal-data.js';
 import { Clock } from './clock.js';
-import type { EntitlementChange, Outcome } from './entitlement.js';
+import { entitlementId, type EntitlementChange, type Outcome } from './entitlement.js';
 import { EntitlementStore } from './entitlement-store.js';
 import type { InboundEvent, LedgerResult } from './inbound-event.js';
 import { SubjectKeys } from './subject.js';
@@ -22,6 +23,7 @@ export class Ledger {
   ) {}
 
   async apply(change: EntitlementChange, event: InboundEvent): Promise<LedgerResult> {
+    logContext.annotate({ ...contextOf(event), entitlementId: entitlementId(change.source, change.externalId) });
     const result = await this.store.applyChange(change, this.withSubjects(event, change.subject.key), this.clock.now());
     this.logger.info('entitlement change', {
       ...deliveryFields(event),
@@ -39,6 +41,7 @@ export class Ledger {
     outcome: Exclude<Outcome, 'applied' | 'stale' | 'duplicate'>,
     reason: string,
   ): Promise<LedgerResult> {
+    logContext.annotate(contextOf(event));
     const result = await this.store.recordEvent(this.withSubjects(event), outcome, reason, this.clock.now());
     const log = outcome === 'ignored' ? this.logger.info.bind(this.logger) : this.logger.warning.bind(this.logger);
     log('inbound event recorded', {
@@ -77,13 +80,19 @@ export class Ledger {
 /** Subject keys kept on one event record at most (a payload naming more people is cut, not refused). */
 const MAX_SUBJECT_KEYS = 20;
 
-/** What every ledger log line says about the delivery: source, event key, Pub/Sub message id, trace. */
+/** The delivery's fields every later line carries too (log-context.ts). */
+function contextOf(event: InboundEvent): ContextFields {
+  const fields: ContextFields = { source: event.source, eventKey: event.eventKey };
+  if (event.transport.kind.startsWith('pubsub') && event.transport.id) fields.messageId = event.transport.id;
+  return fields;
+}
+
+/** What every ledger log line says about the delivery: source, event key, Pub/Sub message id (its trace: log-context.ts). */
 function deliveryFields(event: InboundEvent): Record<string, unknown> {
   const fields: Record<string, unknown> = { source: event.source, eventKey: event.eventKey };
   // The invalid-events metric (docs/operations.md) can break its count down by refused field.
   if (event.refusedFields?.length) fields.fields = event.refusedFields;
   if (event.resolution) fields.resolvedBy = event.resolution.actor.kind;
   if (event.transport.kind.startsWith('pubsub') && event.transport.id) fields.messageId = event.transport.id;
-  if (event.trace) fields.trace = event.trace;
   return fields;
 }

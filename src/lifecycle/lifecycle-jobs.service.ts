@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppLogger } from '../common/logging/app-logger.js';
+import { logContext } from '../common/logging/log-context.js';
+import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../entitlements/clock.js';
 import { ExpiringNotices, type ExpiringNoticesReport } from './expiring-notices.service.js';
 import { LIFECYCLE_DEFAULTS } from './lifecycle.defaults.js';
@@ -38,6 +40,7 @@ export class LifecycleJobs {
     private readonly logger: AppLogger,
     private readonly store: LifecycleStore,
     private readonly usage: UsageReporter,
+    private readonly config: AppConfig,
   ) {}
 
   expire() {
@@ -95,9 +98,21 @@ export class LifecycleJobs {
    * Runs one job under a new run id; every log line of the run carries it (`runId`). Expiry, notices and
    * reconciliation runs are recorded in `runs/` (the admin console's "Lifecycle runs"), whatever came of them.
    */
-  private async withRun<T extends object>(job: string, work: (runId: string) => Promise<T>): Promise<T> {
+  private withRun<T extends object>(job: string, work: (runId: string) => Promise<T>): Promise<T> {
     const startedAt = this.clock.now();
     const runId = newRunId(job, startedAt);
+    // A Scheduler call brings its request's trace; a timer tick starts one of its own.
+    return logContext.fork(this.config.env.GOOGLE_CLOUD_PROJECT, { job, runId }, () =>
+      this.runJob(job, runId, startedAt, work),
+    );
+  }
+
+  private async runJob<T extends object>(
+    job: string,
+    runId: string,
+    startedAt: Date,
+    work: (runId: string) => Promise<T>,
+  ): Promise<T> {
     const recorded = job === 'publish' ? null : (job as RecordedJob);
     try {
       const report = await work(runId);

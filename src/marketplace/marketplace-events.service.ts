@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { TransientError } from '../common/errors/app-error.js';
 import { AppLogger } from '../common/logging/app-logger.js';
+import { logContext } from '../common/logging/log-context.js';
 import { Catalog } from '../entitlements/catalog.js';
 import { Clock } from '../entitlements/clock.js';
-import type { Actor, EntitlementChange, Outcome } from '../entitlements/entitlement.js';
+import { entitlementId, type Actor, type EntitlementChange, type Outcome } from '../entitlements/entitlement.js';
 import { EntitlementStore } from '../entitlements/entitlement-store.js';
 import type { InboundEvent, LedgerResult, TransportKind } from '../entitlements/inbound-event.js';
 import type { Resolution } from '../entitlements/input-rules.js';
@@ -105,6 +106,8 @@ export class MarketplaceEvents {
       return this.ledger.record(event, 'invalid', parsed.reason);
     }
     const message = parsed.message;
+    if (message.kind === 'entitlement')
+      logContext.annotate({ entitlementId: entitlementId('gcp', message.entitlementId) });
     const event = this.event(message.eventId, message.eventType, delivery, raw);
     // Without a providerId (Google's private-offer examples), the fetched resource's provider is checked instead.
     if (message.providerId !== null && message.providerId !== this.procurement.providerId) {
@@ -611,6 +614,7 @@ export class MarketplaceEvents {
 
   private event(eventKey: string, eventType: string, delivery: Delivery, raw: string): InboundEvent {
     const transport = { kind: delivery.transport, id: delivery.messageId };
+    logContext.annotate({ source: 'gcp', eventKey, messageId: delivery.messageId });
     return {
       source: 'gcp',
       eventKey,

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config.js';
 import { SOURCES, type Source } from '../../entitlements/entitlement.js';
 import { RefusalRecorder } from '../../webhooks/common/refusal-recorder.js';
 import { requestPath, type HttpReply, type HttpRequest } from '../http.js';
 import { AppLogger } from '../logging/app-logger.js';
+import { logContext } from '../logging/log-context.js';
+import { requestContext } from '../logging/request-context.js';
 import { redactUrlsInText } from '../logging/redact-url.js';
 import { AppError, type ErrorCode } from './app-error.js';
 
@@ -40,11 +43,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
   constructor(
     private readonly logger: AppLogger,
     private readonly refusals: RefusalRecorder,
+    private readonly config: AppConfig,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<HttpReply>();
     const request = host.switchToHttp().getRequest<HttpRequest>();
+    // A body the parser refused is caught outside the request's context (request-context.ts).
+    logContext.run(requestContext(request, this.config.env.GOOGLE_CLOUD_PROJECT), () =>
+      this.answer(exception, request, host.switchToHttp().getResponse<HttpReply>()),
+    );
+  }
+
+  private answer(exception: unknown, request: HttpRequest, reply: HttpReply): void {
     const errorId = randomUUID();
     const { status, body } = this.describe(exception, errorId);
     // Nest's 404 (`Cannot GET /webhooks/getcourse/<token>/?email=…`) and any other message may echo the URL.

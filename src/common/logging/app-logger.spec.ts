@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { AppLogger, logFormatFor, type LogFormat } from './app-logger.js';
+import { logContext } from './log-context.js';
 import { prettyLine } from './pretty.js';
 
 function capture(options: LogFormat = {}): { logger: AppLogger; text: () => string } {
@@ -89,5 +90,80 @@ describe('AppLogger formats', () => {
       format: 'pretty',
       colour: false,
     });
+  });
+});
+
+describe('AppLogger for Error Reporting and traces', () => {
+  const json = (text: string) =>
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('should write an error’s stack as stack_trace with the serviceContext on ERROR lines, once', () => {
+    const chunks: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = new AppLogger('info', sink, { serviceContext: { service: 'svc', version: 'svc-00042-abc' } });
+    const error = new TypeError('boom');
+    logger.failure('message nacked', { error, messageId: 'm1' });
+    const [line] = json(chunks.join(''));
+    expect(line).toMatchObject({
+      severity: 'ERROR',
+      message: 'message nacked',
+      messageId: 'm1',
+      error: { name: 'TypeError', message: 'boom' },
+      stack_trace: error.stack,
+      serviceContext: { service: 'svc', version: 'svc-00042-abc' },
+    });
+    expect(String(line!['stack_trace'])).toMatch(/^TypeError: boom\n\s+at /);
+    expect(JSON.stringify(line).split('at ').length).toBe(String(error.stack).split('at ').length);
+    expect(line).not.toHaveProperty('@type');
+  });
+
+  it('should mark an ERROR line without a stack as a ReportedErrorEvent, and leave other levels alone', () => {
+    const { logger, text } = capture();
+    logger.failure('procurement call refused', { error: 'FAILED_PRECONDITION' });
+    logger.error('Nest failed', new Error('nest').stack, 'ExceptionsHandler');
+    logger.warning('slow', { error: new Error('w') });
+    const [text1, nest, warning] = json(text());
+    expect(text1).toMatchObject({
+      '@type': 'type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent',
+      message: 'procurement call refused',
+      serviceContext: { service: 'marketplace-entitlements' },
+    });
+    expect(nest).toMatchObject({ context: 'ExceptionsHandler', stack_trace: expect.stringMatching(/^Error: nest\n/) });
+    expect(nest).not.toHaveProperty('stack');
+    expect(warning).not.toHaveProperty('stack_trace');
+    expect(warning).not.toHaveProperty('serviceContext');
+  });
+
+  it('should add the delivery’s trace, span and fields to every line inside its context, the call’s own fields first', async () => {
+    const { logger, text } = capture();
+    const context = { trace: 'projects/p/traces/' + 'a'.repeat(32), spanId: 'b'.repeat(16), sampled: true };
+    await logContext.run(context, async () => {
+      logContext.annotate({ eventKey: 'k1', entitlementId: 'gcp:e1' });
+      await new Promise((resolve) => setImmediate(resolve));
+      logger.info('one');
+      logger.log('framework line', 'RouterExplorer');
+      logger.info('two', { entitlementId: 'gcp:other' });
+    });
+    logger.info('outside');
+    const [one, framework, two, outside] = json(text());
+    const shared = {
+      'logging.googleapis.com/trace': context.trace,
+      'logging.googleapis.com/spanId': context.spanId,
+      'logging.googleapis.com/trace_sampled': true,
+      eventKey: 'k1',
+    };
+    expect(one).toMatchObject({ ...shared, entitlementId: 'gcp:e1' });
+    expect(framework).toMatchObject({ ...shared, context: 'RouterExplorer' });
+    expect(two).toMatchObject({ ...shared, entitlementId: 'gcp:other' });
+    expect(Object.keys(outside!).filter((k) => k.startsWith('logging.googleapis.com/'))).toEqual([]);
+    expect(context).not.toHaveProperty('message');
   });
 });

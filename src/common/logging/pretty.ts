@@ -16,7 +16,17 @@ const LEVEL: Record<string, { label: string; colour: number }> = {
 };
 
 /** Fields every line has (shown in the line's frame) or that only matter in Cloud Logging. */
-const FRAME = new Set(['severity', 'time', 'message', 'context', 'logging.googleapis.com/trace']);
+const FRAME = new Set([
+  'severity',
+  'time',
+  'message',
+  'context',
+  'logging.googleapis.com/trace',
+  'logging.googleapis.com/spanId',
+  'logging.googleapis.com/trace_sampled',
+  '@type',
+  'serviceContext',
+]);
 const MAX_VALUE = 200;
 
 export function prettyLine(json: string, colour: boolean): string {
@@ -33,8 +43,10 @@ export function prettyLine(json: string, colour: boolean): string {
   const stacks: string[] = [];
   const fields = Object.entries(entry)
     .filter(([key, value]) => {
-      if (key === 'stack' && typeof value === 'string') stacks.push(value); // Nest's error(message, stack, context)
-      return !FRAME.has(key) && key !== 'stack' && value !== undefined;
+      // Error Reporting's stack_trace (an ERROR line's error) and Nest's error(message, stack, context).
+      const stackField = (key === 'stack_trace' || key === 'stack') && typeof value === 'string';
+      if (stackField) stacks.push(stackBody(value));
+      return !FRAME.has(key) && !stackField && value !== undefined;
     })
     .map(([key, value]) => {
       const stack = stackOf(value);
@@ -59,8 +71,12 @@ function formatValue(value: unknown): string {
 /** The stack of a logged error, less its first line (the name and message already on the line). */
 function stackOf(value: unknown): string | undefined {
   const stack = value && typeof value === 'object' ? (value as { stack?: unknown }).stack : undefined;
-  if (typeof stack !== 'string') return undefined;
-  return stack.split('\n').slice(1).join('\n').trim() || undefined;
+  return typeof stack === 'string' ? stackBody(stack) || undefined : undefined;
+}
+
+function stackBody(stack: string): string {
+  const lines = stack.split('\n');
+  return (/^\s+at /.test(lines[0] ?? '') ? lines : lines.slice(1)).join('\n').trim();
 }
 
 /** HH:MM:SS.mmm in the machine's time zone (the developer's clock). */

@@ -3,6 +3,7 @@ import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap
 import { AppConfig } from '../../config/app-config.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
 import { isTransient } from '../../common/errors/app-error.js';
+import { logContext, newTrace } from '../../common/logging/log-context.js';
 import { emulatorAuth } from '../../infrastructure/emulator-auth.js';
 import { loadPubSub } from '../../infrastructure/pubsub/load-pubsub.js';
 import { MarketplaceEvents } from '../marketplace-events.service.js';
@@ -85,7 +86,14 @@ export class PullConsumer implements OnApplicationBootstrap, BeforeApplicationSh
       maxExtensionTime: Duration.from({ minutes: PULL_DEFAULTS.maxExtensionMinutes }),
       streamingOptions: { maxStreams: PULL_DEFAULTS.streams },
     });
-    this.subscription.on('message', (message: Message) => this.track(message.id, this.onMessage(message)));
+    // Each pulled message is a delivery of its own: a trace of its own on every line it logs.
+    const project = this.config.env.GOOGLE_CLOUD_PROJECT;
+    this.subscription.on('message', (message: Message) =>
+      this.track(
+        message.id,
+        logContext.run({ ...newTrace(project), source: 'gcp', messageId: message.id }, () => this.onMessage(message)),
+      ),
+    );
     this.subscription.on('error', (error: Error) =>
       this.logger.failure('pull subscription error', { error, subscription: name }),
     );

@@ -1,7 +1,5 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { header, type HttpRequest } from '../../common/http.js';
-import { traceFromHeader } from '../../common/logging/trace.js';
-import { AppConfig } from '../../config/app-config.js';
 import { PURCHASELY_HEADERS } from './purchasely.signature.js';
 import { PurchaselyWebhook, type PurchaselyAck } from './purchasely.webhook.js';
 
@@ -12,10 +10,7 @@ import { PurchaselyWebhook, type PurchaselyAck } from './purchasely.webhook.js';
  */
 @Controller('webhooks/purchasely')
 export class PurchaselyController {
-  constructor(
-    private readonly webhook: PurchaselyWebhook,
-    private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly webhook: PurchaselyWebhook) {}
 
   @Post()
   @HttpCode(200)
@@ -25,7 +20,6 @@ export class PurchaselyController {
       signature: header(req, PURCHASELY_HEADERS.signature),
       timestamp: header(req, PURCHASELY_HEADERS.timestamp),
       deprecatedSignature: header(req, PURCHASELY_HEADERS.deprecatedSignature),
-      trace: traceFromHeader(header(req, 'x-cloud-trace-context'), this.config.env.GOOGLE_CLOUD_PROJECT),
       client: req.ip,
       url: req.url,
       contentType: header(req, 'content-type'),

@@ -15,8 +15,6 @@ import { verifyPurchaselySignature, type PurchaselySignedRequest } from './purch
 export interface PurchaselyDelivery extends Omit<PurchaselySignedRequest, 'rawBody'> {
   /** `undefined` when the body parser kept no raw body (a content type other than JSON or text). */
   rawBody: Buffer | undefined;
-  /** Cloud Trace resource of the request, for the log lines of this delivery. */
-  trace?: string;
   /** The client's address (rate limit of refused requests), the request URL and its Content-Type (samples). */
   client: string;
   url: string;
@@ -78,7 +76,6 @@ export class PurchaselyWebhook {
         allowDeprecated: this.config.env.PURCHASELY_ALLOW_DEPRECATED_SIGNATURES,
       },
     );
-    const { trace } = delivery;
     if (!verdict.ok) {
       // Not authenticated: counted and sampled, never written per request (docs/operations.md, "Security").
       throw this.refusals.refuseUnverified(
@@ -98,11 +95,10 @@ export class PurchaselyWebhook {
       this.logger.warning('Purchasely request accepted with a deprecated signature scheme', {
         source: 'purchasely',
         scheme: verdict.scheme,
-        trace,
       });
     }
 
-    const read = await this.validate(json, raw, trace);
+    const read = await this.validate(json, raw);
     if (!read.ok) return read.ack;
     const payload = read.event;
     const eventKey = purchaselyEventKey(payload, raw);
@@ -110,10 +106,7 @@ export class PurchaselyWebhook {
       resolve: (product, plan) => this.catalog.resolve('purchasely', product, plan),
       sandbox: this.config.policy.webhooks.purchasely.sandbox,
     });
-    const { outcome, results } = await this.intake.accept(
-      this.inbound(eventKey, payload.event_name, raw, trace),
-      mapped,
-    );
+    const { outcome, results } = await this.intake.accept(this.inbound(eventKey, payload.event_name, raw), mapped);
     const first = results[0];
     return { outcome, eventKey, entitlementId: first?.entitlementId, reason: first?.reason };
   }
@@ -126,7 +119,6 @@ export class PurchaselyWebhook {
   private async validate(
     json: unknown,
     raw: string,
-    trace: string | undefined,
   ): Promise<{ ok: true; event: PurchaselyEvent } | { ok: false; ack: PurchaselyAck }> {
     try {
       if (json === undefined) {
@@ -139,14 +131,14 @@ export class PurchaselyWebhook {
       if (!(error instanceof AppError)) throw error;
       const { eventId, eventName } = looseFields(json);
       const eventKey = eventId ?? rawBodyKey(raw);
-      const recorded = await this.intake.refuse(this.inbound(eventKey, eventName ?? UNKNOWN_EVENT, raw, trace), error);
+      const recorded = await this.intake.refuse(this.inbound(eventKey, eventName ?? UNKNOWN_EVENT, raw), error);
       if (recorded.outcome === 'duplicate') return { ok: false, ack: { outcome: 'duplicate', eventKey } };
       throw error;
     }
   }
 
-  private inbound(eventKey: string, eventType: string, raw: string, trace: string | undefined): InboundEvent {
-    return { source: 'purchasely', eventKey, eventType, transport: { kind: 'webhook', id: eventKey }, raw, trace };
+  private inbound(eventKey: string, eventType: string, raw: string): InboundEvent {
+    return { source: 'purchasely', eventKey, eventType, transport: { kind: 'webhook', id: eventKey }, raw };
   }
 }
 
