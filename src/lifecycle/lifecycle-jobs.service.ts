@@ -101,9 +101,13 @@ export class LifecycleJobs {
   private withRun<T extends object>(job: string, work: (runId: string) => Promise<T>): Promise<T> {
     const startedAt = this.clock.now();
     const runId = newRunId(job, startedAt);
-    // A Scheduler call brings its request's trace; a timer tick starts one of its own.
-    return logContext.fork(this.config.env.GOOGLE_CLOUD_PROJECT, { job, runId }, () =>
-      this.runJob(job, runId, startedAt, work),
+    // A Scheduler call brings its request's trace; a timer tick starts one of its own. A run handles
+    // many entitlements: each of its lines names its own (batch).
+    return logContext.fork(
+      this.config.env.GOOGLE_CLOUD_PROJECT,
+      { job, runId },
+      () => this.runJob(job, runId, startedAt, work),
+      { batch: true },
     );
   }
 

@@ -437,11 +437,15 @@ export class MarketplaceEvents {
         return { kind: 'failed_precondition', fresh };
       }
       await this.store.releaseAction(key);
-      this.logger.failure('procurement call refused', { entitlementId: id, action: kind, error: error.message });
+      this.logger.failure('procurement call refused', {
+        entitlementId: entitlementId('gcp', id),
+        action: kind,
+        error: error.message,
+      });
       return { kind: 'refused', reason: `${kind} refused: ${error.message}` };
     }
     await this.store.completeAction(key, { ok: true, by: 'policy' }, this.clock.now());
-    this.logger.info('procurement call made', { entitlementId: id, action: kind });
+    this.logger.info('procurement call made', { entitlementId: entitlementId('gcp', id), action: kind });
     // A rejection changes the state at once (ACTIVE on the old plan): mirror that, not the request.
     const fresh =
       action.kind === 'rejectPlanChange' ? await this.fetch(() => this.procurement.getEntitlement(id)) : null;
@@ -465,7 +469,10 @@ export class MarketplaceEvents {
     } catch (error) {
       // FAILED_PRECONDITION: the state moved on, and Google cleared the text itself.
       if (!(error instanceof ProcurementError && error.kind === 'failed_precondition')) {
-        this.logger.warning('messageToUser not updated', { entitlementId: id, error: (error as Error).message });
+        this.logger.warning('messageToUser not updated', {
+          entitlementId: entitlementId('gcp', id),
+          error: (error as Error).message,
+        });
       }
       return null;
     }

@@ -1,3 +1,4 @@
+import { logContext } from '../../common/logging/log-context.js';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../common/errors/app-error.js';
@@ -124,6 +125,7 @@ export class EntitlementActions {
 
   /** The entitlement as the Procurement API has it now; 409 (or 404 if we never knew it) when it is gone. */
   private async current(id: string, externalId: string): Promise<ReturnType<typeof entitlementState>> {
+    logContext.annotate({ source: 'gcp', entitlementId: id });
     const fetched = await read(`entitlement ${externalId}`, () => this.procurement.getEntitlement(externalId));
     if (fetched) return entitlementState(fetched);
     const stored = await this.entitlements.getEntitlement(id);
@@ -317,10 +319,13 @@ function conflict(
   return new AppError('conflict', message, { procurement, ...extra });
 }
 
+/** The event an admin action records; its key is on every later line of the request (log-context.ts). */
 export function adminEvent(eventType: string, principal: Principal): InboundEvent {
+  const eventKey = `admin-${randomUUID()}`;
+  logContext.annotate({ source: 'gcp', eventKey });
   return {
     source: 'gcp',
-    eventKey: `admin-${randomUUID()}`,
+    eventKey,
     eventType,
     transport: { kind: 'admin', id: principal.id },
   };

@@ -64,6 +64,7 @@ const ERROR_LEVEL = 50;
  */
 export class AppLogger implements LoggerService {
   private readonly pino: Logger;
+  private readonly reported = new WeakSet<Error>();
 
   /** The service's logger as configured (see logFormatFor). */
   static fromEnv(env: LoggingEnv): AppLogger {
@@ -127,7 +128,16 @@ export class AppLogger implements LoggerService {
     this.pino.warn(fields ?? {}, message);
   }
 
+  /**
+   * An ERROR line (Error Reporting). An error already reported once (a job's failure that reaches the
+   * error filter too) is written again as a WARNING: one failure, one Error Reporting event.
+   */
   failure(message: string, fields?: Record<string, unknown>): void {
+    const error = fields?.['error'];
+    if (error instanceof Error) {
+      if (this.reported.has(error)) return this.pino.warn({ ...fields, reportedAbove: true }, message);
+      this.reported.add(error);
+    }
     this.pino.error(fields ?? {}, message);
   }
 

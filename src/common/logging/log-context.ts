@@ -25,12 +25,20 @@ export interface DeliveryContext {
 export type ContextFields = Omit<DeliveryContext, 'trace' | 'spanId' | 'sampled'>;
 
 /**
+ * Marks a context that spans many events (a lifecycle job): the events it handles do not annotate
+ * it, their lines name them themselves. A symbol, so log lines never show it.
+ */
+const BATCH = Symbol('batch');
+type Stored = DeliveryContext & { [BATCH]?: true };
+const PER_EVENT = new Set<keyof ContextFields>(['source', 'eventKey', 'messageId', 'entitlementId']);
+
+/**
  * One AsyncLocalStorage for the whole service, entered with one `run` per delivery (an HTTP
  * request, a pulled message, a timer tick), never with `enterWith`; what is learnt later (the
  * event key once the payload is parsed) is written into the same object (`annotate`). The cost
  * was measured against handing a context object down the calls (docs/performance.md, "Log context").
  */
-const storage = new AsyncLocalStorage<DeliveryContext>();
+const storage = new AsyncLocalStorage<Stored>();
 
 export const logContext = {
   /** The context of the delivery being handled, if any. */
@@ -47,9 +55,11 @@ export const logContext = {
    * Runs `work` as a part of the current delivery with fields of its own (a lifecycle job inside a
    * Scheduler request, the publish pass inside a job), or as a new trace when there is none (a timer tick).
    */
-  fork<T>(projectId: string, fields: ContextFields, work: () => T): T {
+  fork<T>(projectId: string, fields: ContextFields, work: () => T, options: { batch?: boolean } = {}): T {
     const current = storage.getStore();
-    return storage.run({ ...(current ?? newTrace(projectId)), ...fields }, work);
+    const context: Stored = { ...(current ?? newTrace(projectId)), ...fields };
+    if (options.batch) context[BATCH] = true;
+    return storage.run(context, work);
   },
 
   /** Adds what became known about the delivery (no-op outside one). */
@@ -57,7 +67,7 @@ export const logContext = {
     const context = storage.getStore();
     if (!context) return;
     for (const [key, value] of Object.entries(fields) as [keyof ContextFields, string | undefined][]) {
-      if (value !== undefined) context[key] = value;
+      if (value !== undefined && !(context[BATCH] && PER_EVENT.has(key))) context[key] = value;
     }
   },
 };
