@@ -9,6 +9,9 @@
 //             code cache written), MARKETPLACE_SUBSCRIPTION set: pull on; also without the flags (context)
 //   baseline  bench/baseline/marketplace-consumer.mjs (bare subscriber + fetch + one transaction)
 //   ack-only  the same subscriber acking at once, doing nothing (the Pub/Sub emulator's ceiling; context only)
+//   compare   with BENCH_COMPARE_DIST=<dir>: another build of the service (e.g. main's, before a change)
+//             started the same way, in every round; the report gives this build / that one (issue 25:
+//             the log context must cost under 3 %)
 // Target (issue 9): service events/s ≥ 0.9 × baseline events/s, in steady state: each consumer
 // first applies `warmup` messages (timed on their own and reported as the fresh-process figures;
 // a fresh service process is still compiling and optimizing NestJS, gRPC and Firestore code then).
@@ -62,11 +65,14 @@ run(async () => {
   });
 
   // 'unflagged': context, the service without the container's heap flags (what they cost).
-  const results = { service: [], baseline: [], unflagged: [], 'ack-only': [] };
-  const fresh = { service: [], baseline: [], unflagged: [], 'ack-only': [] };
+  const results = { service: [], baseline: [], unflagged: [], 'ack-only': [], compare: [] };
+  const fresh = { service: [], baseline: [], unflagged: [], 'ack-only': [], compare: [] };
+  const compareMain = process.env.BENCH_COMPARE_DIST ? join(process.env.BENCH_COMPARE_DIST, 'service.cjs') : null;
   for (let round = 1; round <= o.rounds; round++) {
     // Alternate the order, so neither contender always runs on a warmer emulator.
     const order = round % 2 ? ['baseline', 'service', 'unflagged'] : ['unflagged', 'service', 'baseline'];
+    // The other build right next to this one, alternating which goes first.
+    if (compareMain) order.splice(order.indexOf('service') + (round % 2 ? 1 : 0), 0, 'compare');
     if (round === 1) order.push('ack-only');
     for (const contender of order) {
       const messages = activeMessages(fake, o.warmup + o.messages);
@@ -78,6 +84,7 @@ run(async () => {
         emulatorCpu,
         messages,
         warmup: o.warmup,
+        compareMain,
       });
       log(
         `round ${round} ${contender}: ${fmt.n(r.eventsPerSecond, 1)} events/s (${o.messages} in ${r.seconds.toFixed(2)} s, CPU ${fmt.ms(r.cpuMsPerEvent)}/event); fresh: ${fmt.n(r.fresh.eventsPerSecond, 1)} events/s, CPU ${fmt.ms(r.fresh.cpuMsPerEvent)}/event`,
@@ -103,6 +110,16 @@ run(async () => {
     `ratio within each round: ${roundRatios.map(fmt.ratio).join(', ')} (median ${fmt.ratioVs(median(roundRatios), TARGET)})`,
   );
   const unflaggedRatio = unflagged.eps / baseline.eps;
+  const compareRounds = compareMain
+    ? results.service.map((r, i) => ({
+        events: r.eventsPerSecond / results.compare[i].eventsPerSecond,
+        cpu: r.cpuMsPerEvent / results.compare[i].cpuMsPerEvent,
+      }))
+    : [];
+  if (compareMain)
+    log(
+      `this build / ${process.env.BENCH_COMPARE_DIST}: events/s ${compareRounds.map((c) => fmt.ratio(c.events)).join(', ')} (median ${fmt.ratio(median(compareRounds.map((c) => c.events)))}), CPU per event ${compareRounds.map((c) => fmt.ratio(c.cpu)).join(', ')} (median ${fmt.ratio(median(compareRounds.map((c) => c.cpu)))})`,
+    );
   const freshService = pick('service', fresh);
   const freshBaseline = pick('baseline', fresh);
   const freshRatio = freshService.eps / freshBaseline.eps;
@@ -150,6 +167,14 @@ ${table(
     row(serviceLabel, service),
     row(baselineLabel, baseline),
     row("context: the service without the container's heap flags", unflagged),
+    ...(compareMain
+      ? [
+          row(
+            `context: the build in \`${process.env.BENCH_COMPARE_DIST}\` (BENCH_COMPARE_DIST), same flags`,
+            pick('compare'),
+          ),
+        ]
+      : []),
     row('context: bare subscriber that only acks', ackOnly),
   ],
 )}
@@ -159,7 +184,13 @@ Ratio service / baseline: **${fmt.ratioVs(ratio, TARGET)}** (target ≥ ${TARGET
       .join(', ')}, median ${fmt.ratioVs(median(roundRatios), TARGET)}. Without the container's heap flags
 (${build.flags.map((f) => `\`${f}\``).join(' ')}) the service reaches ${fmt.ratio(unflaggedRatio)} (a difference beyond the rounds' spread is what the heap flags cost in garbage collection; "Memory" has the heap settings).
 
-A fresh process, over its first ${o.warmup} messages (the warm-up of the same rounds, timed the same way; consumer CPU
+${
+  compareMain
+    ? `This build against the one in \`${process.env.BENCH_COMPARE_DIST}\`, side by side in each round (run right after it or right before it): events/s ${compareRounds.map((c) => fmt.ratio(c.events)).join(', ')} (median **${fmt.ratio(median(compareRounds.map((c) => c.events)))}**), consumer CPU per event ${compareRounds.map((c) => fmt.ratio(c.cpu)).join(', ')} (median **${fmt.ratio(median(compareRounds.map((c) => c.cpu)))}**).
+
+`
+    : ''
+}A fresh process, over its first ${o.warmup} messages (the warm-up of the same rounds, timed the same way; consumer CPU
 includes what V8 spends compiling and optimizing): ratio ${fmt.ratio(freshRatio)}. This is what a new instance gives while it
 warms up: the service has far more code to compile and optimize than the bare consumer.
 
@@ -209,7 +240,10 @@ function activeMessages(fake, count) {
   return messages;
 }
 
-async function measure(contender, { build, fake, firestoreHost, pubsubHost, emulatorCpu, messages, warmup }) {
+async function measure(
+  contender,
+  { build, fake, firestoreHost, pubsubHost, emulatorCpu, messages, warmup, compareMain = null },
+) {
   const project = projectId('bench-pipe');
   const pubsub = new PubSub({ projectId: project });
   const [topic] = await pubsub.createTopic('marketplace');
@@ -225,10 +259,10 @@ async function measure(contender, { build, fake, firestoreHost, pubsubHost, emul
     PUBSUB_EMULATOR_HOST: pubsubHost,
   };
   let child;
-  if (contender === 'service' || contender === 'unflagged') {
+  if (contender === 'service' || contender === 'unflagged' || contender === 'compare') {
     const port = await freePort();
-    const flags = contender === 'service' ? build.flags : [];
-    child = startNode('service', [...flags, build.main], {
+    const flags = contender === 'unflagged' ? [] : build.flags;
+    child = startNode(contender, [...flags, contender === 'compare' ? compareMain : build.main], {
       ...build.env,
       ...env,
       PORT: String(port),

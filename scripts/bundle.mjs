@@ -15,7 +15,7 @@
 // external are NestJS's optional peers (microservices, websockets, validation, the Express adapter and
 // Fastify plugins the service does not register): Nest probes them in a
 // try/catch when a feature asks for them, and this service uses none of them. Whitespace and comments
-// are left out (names are kept). What the code loads
+// are left out (names are kept, `keepNames`: `CoreModule`, never `CoreModule2`). What the code loads
 // with `await import()` (the Pub/Sub client, which only pulling or publishing instances need) stays
 // in the file but is only run when imported.
 //
@@ -87,6 +87,9 @@ export async function bundle(entry, outdir, name) {
     // of 14.7, and idle RSS ~20 MB lower. Names stay, so stack traces still read; map them back to
     // src/ with scripts/map-stack.mjs or --enable-source-maps.
     minifyWhitespace: true,
+    // esbuild renames a class whose name another module's top level also uses (`CoreModule2`); Nest
+    // logs class names (modules, controllers, providers), so the bundle keeps the original ones.
+    keepNames: true,
     logLevel: 'warning',
   });
   if (result.errors.length) throw new Error(`bundle failed: ${result.errors.map((e) => e.text).join('; ')}`);

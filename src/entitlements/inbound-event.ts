@@ -1,5 +1,6 @@
 import type { Outcome, Source } from './entitlement.js';
 import type { Resolution } from './input-rules.js';
+import type { DecisionWaitingEvent } from './ledger-plan.js';
 
 export type TransportKind = 'pubsub-pull' | 'pubsub-push' | 'webhook' | 'admin' | 'scheduler' | 'signup';
 
@@ -27,4 +28,6 @@ export interface LedgerResult {
   outcome: Outcome;
   reason?: string;
   entitlementId?: string;
+  /** The change left a decision to a person (an outbound `decision.waiting` event was written). */
+  waiting?: DecisionWaitingEvent;
 }

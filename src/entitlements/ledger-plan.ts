@@ -200,6 +200,79 @@ export function changeEvent(
   };
 }
 
+/**
+ * An outbound `decision.waiting` event: a Marketplace purchase or plan change now waits for a person
+ * (docs/change-events.md). Written to the outbox with the change that parked it; the log line
+ * `decision waiting` says the same for an alert (docs/operations.md, "On call").
+ */
+export interface DecisionWaitingEvent {
+  schemaVersion: number;
+  type: 'decision.waiting';
+  /** `waiting:<inbound event document id>`: one per change that parked it. */
+  id: string;
+  entitlementId: string;
+  source: Source;
+  entitlementVersion: number;
+  /** What waits: the purchase's activation or a plan change. */
+  decision: 'entitlement' | 'planChange';
+  product: string;
+  /** The plan the decision is about (the pending plan of a plan change), in the product's names when mapped. */
+  plan: string | null;
+  providerPlan: string | null;
+  /** Why a person must decide. */
+  reason: string;
+  subjectKey: string | null;
+  waitingSince: Date;
+}
+
+const MANUAL_BY_POLICY = 'the approval policy leaves it to an admin (config/policy.yaml, marketplace.approvals)';
+
+/** The `decision.waiting` event due after an applied change, or null when nothing newly waits for a person. */
+export function decisionWaitingEvent(
+  id: string,
+  plan: Extract<Plan, { outcome: 'applied' }>,
+): DecisionWaitingEvent | null {
+  const e = plan.entitlement;
+  const now = marketplaceDetails(e);
+  const before = plan.previous ? marketplaceDetails(plan.previous) : {};
+  const base = {
+    schemaVersion: CHANGE_EVENT_SCHEMA_VERSION,
+    type: 'decision.waiting' as const,
+    id: `waiting:${id}`,
+    entitlementId: e.id,
+    source: e.source,
+    entitlementVersion: e.version,
+    product: e.product,
+    subjectKey: e.subject?.key ?? null,
+    waitingSince: e.updatedAt,
+  };
+  if (e.status === 'pending_approval' && now.approval === 'awaiting_admin' && before.approval !== 'awaiting_admin') {
+    return {
+      ...base,
+      decision: 'entitlement',
+      plan: e.plan,
+      providerPlan: e.providerPlan ?? null,
+      reason: MANUAL_BY_POLICY,
+    };
+  }
+  if (now.planChangeApproval === 'awaiting_admin' && before.planChangeApproval !== 'awaiting_admin') {
+    return {
+      ...base,
+      decision: 'planChange',
+      plan: e.pendingPlan?.plan ?? null,
+      providerPlan: e.pendingPlan?.providerPlan ?? null,
+      reason:
+        typeof now.planChangeReason === 'string' && now.planChangeReason ? now.planChangeReason : MANUAL_BY_POLICY,
+    };
+  }
+  return null;
+}
+
+function marketplaceDetails(e: EntitlementRecord): Record<string, unknown> {
+  const details = e.details['marketplace'];
+  return details && typeof details === 'object' ? (details as Record<string, unknown>) : {};
+}
+
 export function planApply(input: PlanInput): Plan {
   const { change, priorEvent, existing, now } = input;
   if (priorEvent && isFinalOutcome(priorEvent.outcome)) return { outcome: 'duplicate' };

@@ -32,6 +32,19 @@ export class Ledger {
       entitlementId: result.entitlementId,
       reason: result.reason,
     });
+    if (result.waiting) {
+      const { decision, product, plan, providerPlan, reason, entitlementId: id, source } = result.waiting;
+      // What an alert matches (deploy/monitoring/decision-waiting.policy.yaml): a person must decide.
+      this.logger.warning('decision waiting', {
+        entitlementId: id,
+        source,
+        decision,
+        product,
+        plan,
+        providerPlan,
+        reason,
+      });
+    }
     return result;
   }
 

@@ -20,7 +20,11 @@ export interface OutboxPublishReport {
 }
 
 /** Order of the event types of one entitlement version: the change first, then a notice about it. */
-const TYPE_ORDER: Record<string, number> = { 'entitlement.changed': 0, 'entitlement.expiring': 1 };
+const TYPE_ORDER: Record<string, number> = {
+  'entitlement.changed': 0,
+  'entitlement.expiring': 1,
+  'decision.waiting': 2,
+};
 
 /**
  * Publishes the outbox to CHANGE_EVENTS_TOPIC, at least once and in order per entitlement

@@ -7,6 +7,7 @@ import type { InboundEvent, LedgerResult } from '../../entitlements/inbound-even
 import {
   accessKeysToRead,
   changeEvent,
+  decisionWaitingEvent,
   isFinalOutcome,
   planApply,
   type AccessSummary,
@@ -131,7 +132,18 @@ export class FirestoreEntitlementStore extends EntitlementStore {
             attempts: 0,
           });
         }
-        return { outcome: 'applied', entitlementId: id };
+        // A purchase or plan change that now waits for a person: told through the outbox too.
+        const waiting = decisionWaitingEvent(evRef.id, plan);
+        if (waiting) {
+          tx.create(this.db.collection(COLLECTIONS.outbox).doc(`${evRef.id}-waiting`), {
+            event: waiting,
+            orderingKey: plan.entitlement.id,
+            createdAt: now,
+            publishedAt: null,
+            attempts: 0,
+          });
+        }
+        return { outcome: 'applied', entitlementId: id, ...(waiting ? { waiting } : {}) };
       }),
     );
   }
