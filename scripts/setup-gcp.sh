@@ -426,7 +426,8 @@ if [ -n "$MONITORING" ]; then
           _policy_find && node "$ROOT/scripts/deploy-config.mjs" same --file "$FILE" --current-json "$OUT"
         }
         _policy_apply() {
-          _policy_find
+          # Not found (or no gcloud, in a dry run): create it.
+          _policy_find || OUT="[]"
           local existing
           existing="$(node -e 'const l=JSON.parse(process.argv[1]||"[]");process.stdout.write(l[0]?.name??"")' "$OUT")"
           if [ -n "$existing" ]; then w alpha monitoring policies update "$existing" --policy-from-file="$FILE"

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fakeGcloud, type Call, type FakeGcloud } from '../../tools/fake-gcloud/harness.js';
@@ -290,8 +290,15 @@ describe('scripts/setup-gcp.sh with push delivery, monitoring files, and Google 
         /^PENDING {2}subscription marketplace-events on Google's topic .*NOT_FOUND.*\n +Google's topic admits only the account linked for Pub\/Sub/m,
       );
       expect(fake.state().subscriptions['marketplace-events']).toBeUndefined();
-      expect(Object.keys(fake.state().logMetrics)).toEqual(['invalid-events']);
-      expect(Object.values(fake.state().alertPolicies).map((p) => p['displayName'])).toEqual(['Dead letters waiting']);
+      // Every file of deploy/monitoring, and the two this test added.
+      const files = readdirSync(join(root, 'deploy/monitoring'));
+      expect(Object.keys(fake.state().logMetrics).sort()).toEqual(
+        files.filter((f) => f.endsWith('.metric.yaml')).map((f) => f.slice(0, -'.metric.yaml'.length)),
+      );
+      expect(Object.keys(fake.state().logMetrics)).toContain('invalid-events');
+      const policies = Object.values(fake.state().alertPolicies).map((p) => p['displayName'] as string);
+      expect(policies).toContain('Dead letters waiting');
+      expect(policies).toHaveLength(files.filter((f) => f.endsWith('.policy.yaml')).length);
 
       fake.update((p) => (p.googleTopics[GOOGLE_TOPIC] = { admits: [RUNTIME] }));
       const second = await setup(fake, root);
