@@ -15,7 +15,7 @@
 // external are NestJS's optional peers (microservices, websockets, validation, the Express adapter and
 // Fastify plugins the service does not register): Nest probes them in a
 // try/catch when a feature asks for them, and this service uses none of them. Whitespace and comments
-// are left out (names are kept, `keepNames`: `CoreModule`, never `CoreModule2`). What the code loads
+// are left out (names are kept; class names too, see classNames()). What the code loads
 // with `await import()` (the Pub/Sub client, which only pulling or publishing instances need) stays
 // in the file but is only run when imported.
 //
@@ -79,6 +79,7 @@ export async function bundle(entry, outdir, name) {
     target: 'node22',
     external: OPTIONAL_PEERS,
     banner: { js: BANNER },
+    plugins: [classNames(dirname(entry))],
     define: { 'import.meta.url': '__bundleUrl' },
     sourcemap: 'linked',
     sourcesContent: false,
@@ -87,9 +88,6 @@ export async function bundle(entry, outdir, name) {
     // of 14.7, and idle RSS ~20 MB lower. Names stay, so stack traces still read; map them back to
     // src/ with scripts/map-stack.mjs or --enable-source-maps.
     minifyWhitespace: true,
-    // esbuild renames a class whose name another module's top level also uses (`CoreModule2`); Nest
-    // logs class names (modules, controllers, providers), so the bundle keeps the original ones.
-    keepNames: true,
     logLevel: 'warning',
   });
   if (result.errors.length) throw new Error(`bundle failed: ${result.errors.map((e) => e.text).join('; ')}`);
@@ -102,6 +100,37 @@ export async function bundle(entry, outdir, name) {
   const launcher = join(outdir, `${name}.cjs`);
   copyFileSync(LAUNCHER, launcher);
   return launcher;
+}
+
+/**
+ * esbuild renames a top-level binding another module of the bundle also declares, and tsc writes every
+ * decorated class as `let X = class X {…}`, whose inner name always collides: Nest would log `CoreModule2`.
+ * The service's and Nest's own classes (Nest names its loggers after them: `InstanceLoader`, not
+ * `_InstanceLoader`) get their name back once, when their module runs. Not esbuild's `keepNames`:
+ * it wraps every function of every package in `__name()`, closures created per call included, which cost
+ * the pipeline about a third of its throughput (docs/performance.md, "Log context").
+ */
+function classNames(root) {
+  const ours = resolve(root, '..');
+  const CLASS = /^(?:export )?(?:let (\w+) = (?:\w+ = )?class \1\b|class (\w+)\b)/gm;
+  return {
+    name: 'class-names',
+    setup(build) {
+      build.onLoad({ filter: /\.js$/ }, (args) => {
+        const nest = args.path.includes(`${join('/', 'node_modules', '@nestjs', '/')}`);
+        if (!nest && (!args.path.startsWith(ours) || args.path.includes(`${join('/', 'node_modules', '/')}`))) {
+          return undefined;
+        }
+        const code = readFileSync(args.path, 'utf8');
+        const names = [...code.matchAll(CLASS)].map((m) => m[1] ?? m[2]);
+        if (!names.length) return { contents: code, loader: 'js' };
+        const restore = names
+          .map((n) => `Object.defineProperty(${n}, 'name', { value: ${JSON.stringify(n)}, configurable: true });`)
+          .join('\n');
+        return { contents: `${code}\n${restore}\n`, loader: 'js' };
+      });
+    },
+  };
 }
 
 /**
