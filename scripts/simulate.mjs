@@ -4,6 +4,7 @@
 //
 //   npm run simulate -- buy --plan pro
 //   npm run simulate -- show <entitlementId> [--json]
+//   npm run simulate -- approve|reject <entitlementId> [--reason "…"]   (as the sandbox's local approver)
 //   npm run simulate -- --help
 //
 // Like `npm run local`, it may start on the system's older Node; the simulator itself runs on the
@@ -15,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { nodeForChildren } from './local-checks.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const sandboxFile = join(root, '.local', 'sandbox.json');
+// LOCAL_SANDBOX_FILE: another sandbox's state file (the tests' own).
+const sandboxFile = process.env.LOCAL_SANDBOX_FILE ?? join(root, '.local', 'sandbox.json');
 const sandbox = existsSync(sandboxFile) ? JSON.parse(readFileSync(sandboxFile, 'utf8')) : null;
 if (!sandbox || !alive(sandbox.pid)) {
   console.error('No local sandbox is running: start it first with `npm run local` (and keep it running).');
@@ -42,6 +44,8 @@ const [command, ...rest] = process.argv.slice(2);
 
 if (command === 'webhook') {
   await sendSampleWebhook(rest[0]);
+} else if (command === 'approve' || command === 'reject') {
+  await decide(command, rest);
 } else if (command === 'buy') {
   // The sandbox's whole purchase: buy on the demo account (signed up and approved when the sandbox
   // started) unless --account is given, wait for the service to approve, then activate as Google does.
@@ -81,6 +85,42 @@ function cli(args, stdio) {
     stdio,
     encoding: 'utf8',
   });
+}
+
+/**
+ * Decides a parked purchase as an admin would (POST /admin/v1/entitlements/{id}/approve|reject), with the
+ * sandbox's local approver key from its state file (ADMIN_LOCAL_KEYS, written there by `npm run local`).
+ */
+async function decide(action, args) {
+  const [given] = args;
+  const reasonAt = args.indexOf('--reason');
+  const reason =
+    reasonAt >= 0 ? args[reasonAt + 1] : `${action === 'approve' ? 'approved' : 'rejected'} in the local sandbox`;
+  if (!given || given.startsWith('--') || !reason) {
+    console.error(`usage: npm run simulate -- ${action} <entitlementId> [--reason "…"]`);
+    process.exit(2);
+  }
+  const key = sandbox.adminKeys?.approver?.key;
+  if (!key) {
+    console.error('The sandbox wrote no local approver key: restart it with `npm run local`.');
+    process.exit(2);
+  }
+  const id = given.includes(':') ? given : `gcp:${given}`;
+  const response = await fetch(
+    `http://127.0.0.1:${sandbox.PORT}/admin/v1/entitlements/${encodeURIComponent(id)}/${action}`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: JSON.stringify({ reason }),
+    },
+  );
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    console.error(`${action} refused (${response.status}): ${body.message ?? JSON.stringify(body)}`);
+    process.exit(1);
+  }
+  console.log(`${action === 'approve' ? 'approved' : 'rejected'} ${id} as ${sandbox.adminKeys.approver.name}`);
+  console.log(`  npm run simulate -- show ${id.replace(/^gcp:/, '')}`);
 }
 
 /** The sandbox's `npm run local` is still running (a stale .local/sandbox.json is not). */

@@ -50,6 +50,8 @@ const USAGE = `Usage: cli.js <command> [options]
                                                   and the usage reports the fake Service Control received
   usage <entitlementId> --metric NAME --value N   the product backend records usage (POST /usage/v1/records)
       [--record-id ID] [--time RFC3339]
+  approve|reject <entitlementId> [--reason TEXT]  (npm run simulate) decide a purchase waiting for an admin,
+                                                  as the sandbox's local approver (ADMIN_LOCAL_KEYS)
 
 Environment: PROCUREMENT_URL (${DEFAULTS.procurementUrl}), MARKETPLACE_PROVIDER_ID (${DEFAULTS.providerId}),
 PUBSUB_TOPIC (${DEFAULTS.topic}), GOOGLE_CLOUD_PROJECT, PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST,
