@@ -275,7 +275,10 @@ export class MarketplaceEvents {
     event: InboundEvent,
   ): Promise<HandleResult> {
     if (!isKnownEntitlementEvent(message.eventType)) {
-      return this.ledger.record(event, 'ignored', `unknown entitlement event type ${message.eventType}`);
+      this.logger.warning('undocumented entitlement event type: mirroring the fetched state', {
+        eventType: message.eventType,
+        entitlementId: `gcp:${message.entitlementId}`,
+      });
     }
     if (message.eventType === 'ENTITLEMENT_DELETED')
       return this.erase(message.entitlementId, event, message.updateTime);

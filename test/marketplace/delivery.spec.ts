@@ -101,7 +101,7 @@ describe('Marketplace delivery: duplicates, reordering, at most one approve', ()
     expect(await accessInvariantViolations(stack.db)).toEqual([]);
   });
 
-  it('should treat a message for another provider as invalid and one for an unknown event type as ignored', async () => {
+  it('should treat a message for another provider as invalid, and one of an undocumented type for an entitlement Google does not have as ignored', async () => {
     const other = await deliver({
       eventId: 'other-1',
       eventType: 'ENTITLEMENT_ACTIVE',

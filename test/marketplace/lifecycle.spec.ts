@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MarketplaceEvents } from '../../src/marketplace/marketplace-events.service.js';
-import { Reconciliation } from '../../src/lifecycle/reconciliation/reconciliation.service.js';
 import { accessInvariantViolations } from '../support/invariants.js';
 import {
   accessOf,
@@ -43,18 +42,20 @@ describe('Marketplace lifecycles through streaming pull', () => {
     await entitlementWhere(store, id, (e) => e.status === 'active');
     expect((await accessOf(store, accountId))?.products).toEqual(['demo']);
 
-    // Google suspends it (billing problems). The message's type is not one Google documents, so the
-    // service records it `ignored`; the reconciliation run reads the SUSPENDED state and mirrors it.
+    // Google suspends it (billing problems). The message's type is not one Google documents: the
+    // service re-reads the entitlement and mirrors the SUSPENDED state at once, calling nothing.
+    const calls = stack.fake.calls.length;
     await simulator.suspend(id);
     const notice = await eventually(async () => {
       const found = await db.collection('events').where('eventType', '==', 'ENTITLEMENT_SUSPENDED').get();
-      return found.docs.find((d) => String(d.get('raw')).includes(id));
+      return found.docs.find((d) => String(d.get('raw')).includes(id) && d.get('outcome') === 'applied');
     });
-    expect(notice.get('outcome')).toBe('ignored');
-    await stack.app.app.get(Reconciliation).run(`suspend-${id}`);
+    expect(notice.get('outcome')).toBe('applied');
     const suspended = await entitlementWhere(store, id, (e) => e.status === 'suspended');
     expect(suspended).toMatchObject({ active: false, providerState: 'ENTITLEMENT_SUSPENDED' });
     expect((await accessOf(store, accountId))?.entitlements ?? {}).toEqual({});
+    // Only reads: an undocumented type never leads to a Procurement call that changes anything.
+    expect(stack.fake.calls.slice(calls).filter((c) => c.httpMethod !== 'GET')).toEqual([]);
 
     await simulator.reinstate(id);
     await entitlementWhere(store, id, (e) => e.status === 'active');

@@ -121,7 +121,7 @@ describe('Marketplace decisions (eventType, fetched state, policy)', () => {
     });
   });
 
-  it('should mirror every informational event, erase on DELETED and ignore unknown types', () => {
+  it('should mirror every informational event, erase on DELETED and mirror undocumented types without a call', () => {
     const active: Entitlement = { state: 'ENTITLEMENT_ACTIVE' };
     for (const t of ALL_EVENT_TYPES.filter(
       (x) => !x.endsWith('REQUESTED') && x !== 'ENTITLEMENT_OFFER_ACCEPTED' && x !== 'ENTITLEMENT_DELETED',
@@ -129,6 +129,14 @@ describe('Marketplace decisions (eventType, fetched state, policy)', () => {
       expect({ t, d: decideEntitlement(input(t, active)) }).toMatchObject({ t, d: { kind: 'mirror', action: null } });
     }
     expect(decideEntitlement(input('ENTITLEMENT_DELETED', active))).toEqual({ kind: 'erase' });
-    expect(decideEntitlement(input('ENTITLEMENT_SUSPENDED', active))).toMatchObject({ kind: 'ignore' });
+    const suspended: Entitlement = { state: 'ENTITLEMENT_SUSPENDED' };
+    expect(decideEntitlement(input('ENTITLEMENT_SUSPENDED', suspended))).toMatchObject({
+      kind: 'mirror',
+      action: null,
+    });
+    expect(decideEntitlement(input('ENTITLEMENT_SOMETHING_NEW', active))).toMatchObject({
+      kind: 'mirror',
+      action: null,
+    });
   });
 });
