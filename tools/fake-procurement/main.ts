@@ -8,6 +8,7 @@
  * (the simulator's `flush`). Stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { closeOnSignal, runMain } from '../common/process.js';
 import { DEFAULT_PROVIDER_ID, startFakeProcurement } from './server.js';
 
 const DEFAULT_PORT = 8089;
@@ -39,21 +40,7 @@ async function main(): Promise<void> {
     console.log(`  messages Google publishes for provider calls go to ${topicName}`);
   }
 
-  const stop = (signal: string): void => {
-    console.log(`${signal}: stopping fake Procurement API`);
-    fake.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  closeOnSignal('fake Procurement API', fake);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

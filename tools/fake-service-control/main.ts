@@ -4,6 +4,7 @@
  * Stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { closeOnSignal, runMain } from '../common/process.js';
 import { startFakeServiceControl } from './server.js';
 
 async function main(): Promise<void> {
@@ -15,21 +16,7 @@ async function main(): Promise<void> {
     throw new Error(`--port must be a TCP port, got "${values.port}"`);
   const fake = await startFakeServiceControl({ port, host: values.host });
   console.log(`fake Service Control listening on ${fake.url} (control API: ${fake.url}/__control/operations)`);
-  const stop = (signal: string): void => {
-    console.log(`${signal}: stopping fake Service Control`);
-    fake.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  closeOnSignal('fake Service Control', fake);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runMain(main);
