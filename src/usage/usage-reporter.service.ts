@@ -6,7 +6,8 @@ import type { EntitlementStatus } from '../entitlements/entitlement.js';
 import { EntitlementStore } from '../entitlements/entitlement-store.js';
 import type { EntitlementRecord } from '../entitlements/ledger-plan.js';
 import { LifecycleStore } from '../lifecycle/lifecycle-store.js';
-import { errorMessage, forEachLimit } from '../lifecycle/run-support.js';
+import { LIFECYCLE_DEFAULTS } from '../lifecycle/lifecycle.defaults.js';
+import { errorMessage, forEachLimit, RunBudget } from '../lifecycle/run-support.js';
 import { ServiceControlClient, ServiceControlError } from './service-control.client.js';
 import { UsageCatalog, type UsagePlan } from './usage-catalog.js';
 import { USAGE_DEFAULTS } from './usage.defaults.js';
@@ -45,6 +46,15 @@ export interface UsageReport {
  * windows due, and reports each one to Service Control: check, then claim, report, record. No remote call is
  * made inside a transaction, and a window that may have reached Google is never sent a second time.
  */
+
+/** `cursors/{job}`: the `usage/{id}` document id a budget-stopped run ended after (null: from the start). */
+const CURSOR_JOB = 'usage-reporter';
+
+/** A stored cursor is a document id; anything else (a hand edit, an older format) starts from the beginning. */
+function usableCursor(cursor: string | null): string | null {
+  return cursor && !cursor.includes('/') && cursor.length <= 1_500 ? cursor : null;
+}
+
 @Injectable()
 export class UsageReporter {
   constructor(
@@ -58,7 +68,15 @@ export class UsageReporter {
     private readonly logger: AppLogger,
   ) {}
 
-  async run(runId: string): Promise<UsageReport> {
+  /**
+   * One reporter run. It stops between pages once `budget` is spent (under Cloud Run's request timeout) and
+   * stores where it stopped: the next run goes on from there, so the tail of a long list is never starved.
+   */
+  async run(
+    runId: string,
+    budget = new RunBudget(LIFECYCLE_DEFAULTS.budgetMs.job),
+    pageSize: number = USAGE_DEFAULTS.pageSize,
+  ): Promise<UsageReport> {
     const report: UsageReport = {
       runId,
       off: !this.config.env.USAGE_REPORTING,
@@ -75,9 +93,9 @@ export class UsageReporter {
     };
     if (report.off) return report;
     report.opened = await this.openNew();
-    let after: string | null = null;
-    for (let page = 0; page < USAGE_DEFAULTS.maxPages; page++) {
-      const { items, next } = await this.store.listOpenUsage(USAGE_DEFAULTS.pageSize, after);
+    let after = usableCursor(await this.lifecycle.loadCursor(CURSOR_JOB));
+    for (let page = 0; page < USAGE_DEFAULTS.maxPages && budget.nextPage(); page++) {
+      const { items, next } = await this.store.listOpenUsage(pageSize, after);
       await forEachLimit(items, USAGE_DEFAULTS.concurrency, async (usage) => {
         report.entitlements++;
         try {
@@ -95,6 +113,7 @@ export class UsageReporter {
       if (!after) break;
     }
     report.more = after !== null;
+    await this.lifecycle.saveCursor(CURSOR_JOB, after, this.clock.now());
     this.logger.info('usage reporter run', {
       ...report,
       skipped: report.skipped.length,

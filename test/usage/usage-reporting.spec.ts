@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { RunBudget } from '../../src/lifecycle/run-support.js';
+import { UsageReporter } from '../../src/usage/usage-reporter.service.js';
 import { operationId } from '../../src/usage/usage-windows.js';
 import { runCli } from '../../tools/simulator/cli.js';
 import { HOUR, reportsOf, SERVICE, startUsageApp, USAGE_KEY, type UsageApp } from './support.js';
@@ -285,5 +287,38 @@ describe('Usage reporting on the Firestore emulator, against the fake Service Co
     expect(lines.find((l) => l.includes(`${SERVICE}/api_calls = 120`))).toContain(
       '2026-11-01T10:00:00.000Z → 2026-11-01T11:00:00.000Z',
     );
+  });
+  it('should stop between pages when its time is spent and go on where it stopped on the next run, so no entitlement starves', async () => {
+    const app = await start({ now: at('2026-11-01T10:20:00Z') });
+    const ids = [await app.buy('e-b1'), await app.buy('e-b2'), await app.buy('e-b3')];
+    expect((await app.jobs.reportUsage()).opened).toBe(3);
+    await app.post(
+      ids.map((id, i) => ({
+        entitlementId: id,
+        id: `b${i}`,
+        metric: 'api_calls',
+        value: 10 + i,
+        time: '2026-11-01T10:30:00Z',
+      })),
+    );
+    app.clock.set(at('2026-11-01T11:05:00Z'));
+    const reporter = app.running.app.get(UsageReporter);
+    // No time left after the first page, one entitlement per page: each run reports one entitlement.
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await reporter.run(`budget-${i}`, new RunBudget(0), 1));
+    expect(runs.map((r) => [r.entitlements, r.windows.reported, r.more])).toEqual([
+      [1, 1, true],
+      [1, 1, true],
+      [1, 1, true], // a full page: whether more follow is only known by reading on
+    ]);
+    const reported = app.fake
+      .reported()
+      .map((r) => JSON.stringify(r.metricValueSets).match(/"int64Value":"(\d+)"/)?.[1]);
+    expect(reported.sort()).toEqual(['10', '11', '12']);
+    // The next run finds the end of the pass; the one after starts from the beginning, with nothing new to report.
+    expect(await reporter.run('budget-3', new RunBudget(0), 1)).toMatchObject({ entitlements: 0, more: false });
+    const again = await reporter.run('budget-4', new RunBudget(0), 1);
+    expect(again).toMatchObject({ entitlements: 1, windows: { reported: 0 }, more: true });
+    expect(app.fake.reported()).toHaveLength(3);
   });
 });
