@@ -165,7 +165,7 @@ CALLER="$( [ "$NO_GCLOUD" = 1 ] && echo 'you@example.com' || gcloud config get-v
 [ -n "$CALLER" ] || die "no active gcloud account (gcloud auth login)"
 case "$CALLER" in *.gserviceaccount.com) CALLER_MEMBER="serviceAccount:$CALLER" ;; *) CALLER_MEMBER="user:$CALLER" ;; esac
 # The Scheduler jobs: name, schedule (UTC). docs/lifecycle.md lists the same (test/deploy/setup-gcp.spec.ts).
-JOBS=$'expire|*/15 * * * *\nexpiring|5 * * * *\nreconcile|20 * * * *\npublish-outbox|* * * * *\nreport-usage|2 * * * *'
+JOBS=$'expire|*/15 * * * *\nexpiring|5 * * * *\nreconcile|20 * * * *\ncheck-decisions|40 * * * *\npublish-outbox|* * * * *\nreport-usage|2 * * * *'
 
 # ------------------------------------------------------------------------------------------------ APIs
 echo "# APIs"

@@ -61,7 +61,7 @@ export const eventStatsQuery = z.strictObject({
 });
 
 export const runsQuery = z.strictObject({
-  job: z.enum(RECORDED_JOBS).optional().meta({ description: 'expire, expiring, reconcile or usage' }),
+  job: z.enum(RECORDED_JOBS).optional().meta({ description: 'expire, expiring, reconcile, usage or decisions' }),
   ...page,
 });
 

@@ -55,6 +55,16 @@ export const policyFileSchema = z.strictObject({
         .default({}),
       /** A plan change to a plan config/products.yaml cannot map is never approved: left to an admin, or rejected. */
       unmappedPlanChange: z.enum(['admin', 'reject']).default('admin'),
+      /**
+       * How long a purchase or plan change may wait for an admin before the hourly check says it is
+       * overdue ("decision overdue", the "Decisions overdue" alert): the seller's promise to buyers.
+       */
+      decideWithinHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 90)
+        .default(24),
     }),
     /** While an order or a plan change waits for an admin, the buyer sees this (per product, else the default). */
     messageToUser: z

@@ -48,6 +48,44 @@ export interface EntitlementRecord {
   details: Record<string, unknown>;
   /** Set when the customer's personal data was erased (Marketplace ENTITLEMENT_DELETED / ACCOUNT_DELETED). */
   erasedAt: Date | null;
+  /**
+   * What waits for an admin's decision and since when (null: nothing). Every applied change writes it;
+   * documents last written before it existed lack it (`waitingSince` then falls back to `updatedAt`).
+   */
+  awaiting?: AwaitingDecision | null;
+}
+
+/** A Marketplace purchase (its activation) or plan change left to a person, since the change that parked it. */
+export interface AwaitingDecision {
+  decision: 'entitlement' | 'planChange';
+  since: Date;
+}
+
+/** What of an entitlement waits for an admin now (the approval state its Marketplace details carry), if anything. */
+export function decisionAwaited(e: EntitlementRecord): AwaitingDecision['decision'] | null {
+  const m = marketplaceDetails(e);
+  if (e.status === 'pending_approval' && m.approval === 'awaiting_admin') return 'entitlement';
+  if (m.planChangeApproval === 'awaiting_admin') return 'planChange';
+  return null;
+}
+
+/** Since when the entitlement's decision waits (null when none does); `updatedAt` for documents older than `awaiting`. */
+export function waitingSince(e: EntitlementRecord): Date | null {
+  const decision = decisionAwaited(e);
+  if (decision === null) return null;
+  return e.awaiting?.decision === decision ? e.awaiting.since : e.updatedAt;
+}
+
+/** The `awaiting` field after a change: the wait's start carries over while the same decision still waits. */
+function awaitingAfter(
+  next: EntitlementRecord,
+  existing: EntitlementRecord | null,
+  now: Date,
+): AwaitingDecision | null {
+  const decision = decisionAwaited(next);
+  if (decision === null) return null;
+  const since = existing && decisionAwaited(existing) === decision ? waitingSince(existing) : null;
+  return { decision, since: since ?? now };
 }
 
 export interface AccessEntry {
@@ -244,7 +282,7 @@ export function decisionWaitingEvent(
     entitlementVersion: e.version,
     product: e.product,
     subjectKey: e.subject?.key ?? null,
-    waitingSince: e.updatedAt,
+    waitingSince: e.awaiting?.since ?? e.updatedAt,
   };
   if (e.status === 'pending_approval' && now.approval === 'awaiting_admin' && before.approval !== 'awaiting_admin') {
     return {
@@ -321,6 +359,7 @@ export function planApply(input: PlanInput): Plan {
   }
   const grace = input.graceMs ?? 0;
   next.active = !change.erase && isActive(next, now, grace);
+  next.awaiting = awaitingAfter(next, existing, now);
 
   const access = new Map<string, AccessSummary | null>();
   const oldKey = existing?.subject?.key ?? null;

@@ -3,6 +3,7 @@ import { AppLogger } from '../common/logging/app-logger.js';
 import { logContext } from '../common/logging/log-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../entitlements/clock.js';
+import { DecisionCheck, type DecisionCheckReport } from './decision-check.service.js';
 import { ExpiringNotices, type ExpiringNoticesReport } from './expiring-notices.service.js';
 import { LIFECYCLE_DEFAULTS } from './lifecycle.defaults.js';
 import { LifecycleStore, type RecordedJob } from './lifecycle-store.js';
@@ -29,6 +30,7 @@ export class LifecycleJobs {
     reconcile: new SingleFlight<ReconcileReport & { publish: KickReport }>(),
     publish: new SingleFlight<OutboxPublishReport>(),
     usage: new SingleFlight<UsageReport>(),
+    decisions: new SingleFlight<DecisionCheckReport>(),
   };
 
   constructor(
@@ -41,6 +43,7 @@ export class LifecycleJobs {
     private readonly store: LifecycleStore,
     private readonly usage: UsageReporter,
     private readonly config: AppConfig,
+    private readonly decisions: DecisionCheck,
   ) {}
 
   expire() {
@@ -77,6 +80,11 @@ export class LifecycleJobs {
   /** The usage reporter (docs/usage-reporting.md); recorded in `runs/` like the sweeps. */
   reportUsage(): Promise<UsageReport> {
     return this.flights.usage.run(() => this.withRun('usage', (runId) => this.usage.run(runId)));
+  }
+
+  /** Decisions left to an admin longer than the policy allows (docs/lifecycle.md, "Decision check"). */
+  checkDecisions(): Promise<DecisionCheckReport> {
+    return this.flights.decisions.run(() => this.withRun('decisions', (runId) => this.decisions.run(runId)));
   }
 
   private async kick(): Promise<KickReport> {

@@ -27,7 +27,7 @@ export interface OutboxEntry {
 }
 
 /** The jobs whose runs are recorded (`runs/{runId}`); the outbox publisher's own runs are not (every minute). */
-export const RECORDED_JOBS = ['expire', 'expiring', 'reconcile', 'usage'] as const;
+export const RECORDED_JOBS = ['expire', 'expiring', 'reconcile', 'usage', 'decisions'] as const;
 export type RecordedJob = (typeof RECORDED_JOBS)[number];
 
 /** `runs/{runId}`: one lifecycle run as the admin API shows it (docs/lifecycle.md, "Run records"). */
@@ -102,6 +102,14 @@ export abstract class LifecycleStore {
   abstract sentNotices(noticeKeys: string[]): Promise<Set<string>>;
   /** Entitlements by id in one batched read (reconciliation compares a page of Google's list at once); null if missing. */
   abstract getEntitlements(ids: string[]): Promise<(EntitlementRecord | null)[]>;
+  /**
+   * Marketplace entitlements that may wait for an admin (status `pending_approval` or `pending_plan_change`),
+   * by id: the decision check's candidates (few: each is a person's to-do or a plan change before its cycle ends).
+   */
+  abstract listPendingMarketplaceDecisions(
+    limit: number,
+    afterId: string | null,
+  ): Promise<Page<EntitlementRecord, string>>;
   /** Stored Marketplace entitlements whose status is not final (what Google should still know), by id. */
   abstract listLiveMarketplaceEntitlements(
     limit: number,

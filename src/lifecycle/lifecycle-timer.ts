@@ -7,7 +7,7 @@ import { LifecycleJobs } from './lifecycle-jobs.service.js';
 /**
  * The in-process trigger for the local run (LIFECYCLE_TIMER_SECONDS > 0): every tick runs the
  * expiry sweep and the expiring notices (each publishes the outbox after it), and every Nth tick
- * the Marketplace reconciliation. On Cloud Run leave it off: Cloud Scheduler calls the triggers,
+ * the Marketplace reconciliation and the decision check. On Cloud Run leave it off: Cloud Scheduler calls the triggers,
  * and an instance's timer would not run while it has no request (CPU is throttled).
  */
 @Injectable()
@@ -44,7 +44,10 @@ export class LifecycleTimer implements OnApplicationBootstrap, BeforeApplication
     // Failures are logged by the jobs; the next tick tries again.
     await this.jobs.expire().catch(() => undefined);
     await this.jobs.expiring().catch(() => undefined);
-    if (reconcile && this.config.env.MARKETPLACE_PROVIDER_ID) await this.jobs.reconcile().catch(() => undefined);
+    if (reconcile && this.config.env.MARKETPLACE_PROVIDER_ID) {
+      await this.jobs.reconcile().catch(() => undefined);
+      await this.jobs.checkDecisions().catch(() => undefined);
+    }
     if (this.config.env.USAGE_REPORTING) await this.jobs.reportUsage().catch(() => undefined);
   }
 }

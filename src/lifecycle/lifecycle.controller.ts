@@ -35,6 +35,12 @@ export class LifecycleController {
     return this.jobs.reportUsage();
   }
 
+  @Post('check-decisions')
+  @HttpCode(200)
+  checkDecisions() {
+    return this.jobs.checkDecisions();
+  }
+
   @Post('publish-outbox')
   @HttpCode(200)
   publishOutbox() {

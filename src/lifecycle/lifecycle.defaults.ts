@@ -31,6 +31,10 @@ export const LIFECYCLE_DEFAULTS = {
     /** Longest list (drift items, errors) kept in a run record's report; the full report is in the log. */
     maxListItems: 50,
   },
+  decisions: {
+    /** "decision overdue" lines one check writes at most (the oldest first); the run's count says how many in all. */
+    maxLinesPerRun: 100,
+  },
   reconcile: {
     /** A run gives up after this many failed items (the Procurement API or Firestore is probably down). */
     maxErrors: 25,

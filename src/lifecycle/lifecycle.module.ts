@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { PubSubChangeEventPublisher } from '../infrastructure/pubsub/pubsub-change-event-publisher.js';
 import { MarketplaceModule } from '../marketplace/marketplace.module.js';
 import { ChangeEventPublisher } from './change-event-publisher.js';
+import { DecisionCheck } from './decision-check.service.js';
 import { ExpiringNotices } from './expiring-notices.service.js';
 import { ExpirySweep } from './expiry-sweep.service.js';
 import { LifecycleController } from './lifecycle.controller.js';
@@ -24,6 +25,7 @@ import { UsageModule } from '../usage/usage.module.js';
     ExpirySweep,
     ExpiringNotices,
     Reconciliation,
+    DecisionCheck,
     OutboxPublisher,
     LifecycleJobs,
     LifecycleTimer,

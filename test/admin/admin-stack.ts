@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sha256Hex } from '../../src/admin/auth/access-list.js';
+import type { Clock } from '../../src/entitlements/clock.js';
 import { MarketplaceEvents } from '../../src/marketplace/marketplace-events.service.js';
 import { MarketplaceSimulator } from '../../tools/simulator/simulator.js';
 import { PROVIDER, startMarketplaceStack, type MarketplaceStack } from '../support/marketplace.js';
@@ -43,11 +44,14 @@ export function newApiKey(): string {
  * configured: a local Google key issuer, one approver and one viewer e-mail, a viewer domain,
  * and three named API keys (approver, viewer, and `limited`, an approver used up by rate-limit tests).
  */
-export async function startAdminStack(options: { env?: Record<string, string> } = {}): Promise<AdminStack> {
+export async function startAdminStack(
+  options: { env?: Record<string, string>; clock?: Clock } = {},
+): Promise<AdminStack> {
   const issuer = await startTestIssuer();
   const keys = { approver: newApiKey(), viewer: newApiKey(), limited: newApiKey() };
   const stack = await startMarketplaceStack({
     pull: false,
+    ...(options.clock ? { clock: options.clock } : {}),
     env: {
       GOOGLE_OIDC_JWKS_URL: issuer.jwksUrl,
       ADMIN_AUDIENCE: AUDIENCE,

@@ -204,6 +204,7 @@ describe('scripts/setup-gcp.sh on an empty project (fake gcloud), deployed, run 
     const jobs = Object.values(state.schedulerJobs);
     const schedules = documentedSchedules();
     expect(Object.keys(schedules).sort()).toEqual([
+      'check-decisions',
       'expire',
       'expiring',
       'publish-outbox',

@@ -8,7 +8,7 @@ import { DAY, startLifecycleApp, T0, type LifecycleApp } from './support.js';
 
 const AUDIENCE = 'https://entitlements.example.run.app/lifecycle';
 const SCHEDULER_SA = 'lifecycle-scheduler@acme-prod.iam.gserviceaccount.com';
-const ENDPOINTS = ['expire', 'expiring', 'reconcile', 'publish-outbox'] as const;
+const ENDPOINTS = ['expire', 'expiring', 'reconcile', 'check-decisions', 'publish-outbox'] as const;
 
 describe('Lifecycle triggers for Cloud Scheduler (OIDC)', () => {
   let issuer: TestIssuer;
@@ -109,6 +109,14 @@ describe('Lifecycle triggers for Cloud Scheduler (OIDC)', () => {
     });
     const reconcile = await post(app, 'reconcile', token);
     expect(await reconcile.json()).toMatchObject({ drift: [], skipped: 'MARKETPLACE_PROVIDER_ID is not configured' });
+    const decisions = await post(app, 'check-decisions', token);
+    expect(await decisions.json()).toMatchObject({
+      runId: expect.stringMatching(/^decisions-/),
+      limitHours: 24,
+      checked: 0,
+      overdue: 0,
+      complete: true,
+    });
     const publish = await post(app, 'publish-outbox', token);
     expect(publish.status).toBe(200);
     expect(await publish.json()).toMatchObject({ runId: expect.stringMatching(/^publish-/), published: 0 });

@@ -2,6 +2,7 @@ import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { Firestore } from '@google-cloud/firestore';
 import { startFakeProcurement, type FakeProcurement } from '../../tools/fake-procurement/server.js';
 import { MarketplaceSimulator, pubsubPublisher } from '../../tools/simulator/simulator.js';
+import type { Clock } from '../../src/entitlements/clock.js';
 import { EntitlementStore } from '../../src/entitlements/entitlement-store.js';
 import type { AccessSummary, EntitlementRecord } from '../../src/entitlements/ledger-plan.js';
 import { memoryLogger, startApp, testConfig, uniqueProjectId, type RunningApp } from './app.js';
@@ -29,6 +30,8 @@ export interface MarketplaceStack {
 export async function startMarketplaceStack(options: {
   pull: boolean;
   env?: Record<string, string>;
+  /** The service's clock (a TestClock to move time); the real one by default. */
+  clock?: Clock;
 }): Promise<MarketplaceStack> {
   const projectId = uniqueProjectId('mkt');
   const pubsub = new PubSub({ projectId });
@@ -48,7 +51,7 @@ export async function startMarketplaceStack(options: {
     ...options.env,
   });
   const { logger, lines } = memoryLogger('info');
-  const app = await startApp({ config, logger });
+  const app = await startApp({ config, logger, clock: options.clock });
   const simulator = new MarketplaceSimulator({
     procurementUrl: fake.url,
     providerId: PROVIDER,

@@ -9,6 +9,8 @@ const JOBS: Record<string, string> = {
   expire: 'expiry sweep',
   expiring: 'expiring notices',
   reconcile: 'reconciliation',
+  decisions: 'decision check',
+  usage: 'usage reporter',
 };
 
 /** Lifecycle runs with their figures; a reconciliation's drift items one click away. */

@@ -67,6 +67,13 @@ export const SCHEMAS: Record<string, JsonSchema> = {
           '`marketplace`: accountId, orderId, approval (awaiting_account | awaiting_admin | approval_requested), planChangeApproval, planChangeReason, entitlementBenefitIds, consumers, newOfferEndTime, … (docs/firestore.md)',
       },
       erasedAt: nullableDate,
+      awaiting: nullable({
+        type: 'object',
+        description:
+          "What waits for an admin's decision and since when (the hourly decision check reads it); absent on documents last written before 2026-12-03",
+        required: ['decision', 'since'],
+        properties: { decision: { type: 'string', enum: ['entitlement', 'planChange'] }, since: dateTime },
+      }),
     },
   },
   EntitlementPage: page('Entitlement'),

@@ -29,6 +29,8 @@ const WRITE_DEADLINE_MS = 5_000;
 const ACCESS_STATUSES: EntitlementStatus[] = ['active', 'pending_plan_change', 'pending_cancellation'];
 /** Marketplace statuses Google should still know about; final ones (cancelled, expired, rejected) are not re-checked. */
 const LIVE_MARKETPLACE_STATUSES: EntitlementStatus[] = [...ACCESS_STATUSES, 'pending_approval', 'suspended'];
+/** Statuses under which a Marketplace entitlement may wait for an admin (its activation, or a plan change). */
+const PENDING_DECISION_STATUSES: EntitlementStatus[] = ['pending_approval', 'pending_plan_change'];
 
 /**
  * The lifecycle jobs' queries and writes. Every query is indexed (firestore.indexes.json) and paged
@@ -226,16 +228,41 @@ export class FirestoreLifecycleStore extends LifecycleStore {
     return snaps.map((s) => (s.exists ? fromFirestore<EntitlementRecord>(s.data()) : null));
   }
 
+  async listPendingMarketplaceDecisions(
+    limit: number,
+    afterId: string | null,
+  ): Promise<Page<EntitlementRecord, string>> {
+    return this.byIdPage(
+      this.entitlements()
+        .where('source', '==', 'gcp')
+        .where('status', 'in', PENDING_DECISION_STATUSES)
+        .orderBy(FieldPath.documentId()),
+      limit,
+      afterId,
+    );
+  }
+
   async listLiveMarketplaceEntitlements(
     limit: number,
     afterId: string | null,
   ): Promise<Page<EntitlementRecord, string>> {
-    let query = this.entitlements()
-      .where('source', '==', 'gcp')
-      .where('status', 'in', LIVE_MARKETPLACE_STATUSES)
-      .orderBy(FieldPath.documentId());
-    if (afterId) query = query.startAfter(afterId);
-    const snap = await readWithDeadline(query.limit(limit).get());
+    return this.byIdPage(
+      this.entitlements()
+        .where('source', '==', 'gcp')
+        .where('status', 'in', LIVE_MARKETPLACE_STATUSES)
+        .orderBy(FieldPath.documentId()),
+      limit,
+      afterId,
+    );
+  }
+
+  /** One page of entitlements of a query ordered by document id, after `afterId`. */
+  private async byIdPage(
+    query: Query,
+    limit: number,
+    afterId: string | null,
+  ): Promise<Page<EntitlementRecord, string>> {
+    const snap = await readWithDeadline((afterId ? query.startAfter(afterId) : query).limit(limit).get());
     const items = snap.docs.map((d) => fromFirestore<EntitlementRecord>(d.data()));
     const last = snap.docs.at(-1);
     return { items, next: snap.docs.length === limit && last ? last.id : null };
