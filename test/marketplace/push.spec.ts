@@ -171,5 +171,9 @@ describe('Marketplace push endpoint (Pub/Sub push with OIDC)', () => {
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
     stack.fake.failNext(0, { status: 500 });
+    // The adapter says the call failed for good, once, after its retries (the alert counts it).
+    expect(stack.logLines().filter((l) => l['message'] === 'procurement call failed')).toEqual([
+      expect.objectContaining({ method: 'entitlements.get', kind: 'transient', httpStatus: 500, attempts: 4 }),
+    ]);
   });
 });

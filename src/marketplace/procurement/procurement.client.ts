@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { cloudcommerceprocurement, type cloudcommerceprocurement_v1 } from '@googleapis/cloudcommerceprocurement';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
 import { Buffer } from 'node:buffer';
+import { AppLogger } from '../../common/logging/app-logger.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ProcurementError, toProcurementError } from './procurement-errors.js';
 import { isResourceId } from './resource-names.js';
@@ -52,7 +53,10 @@ export class ProcurementClient {
   readonly providerId: string;
   private readonly sleep: (ms: number) => Promise<void>;
 
-  constructor(config: AppConfig) {
+  constructor(
+    config: AppConfig,
+    private readonly logger: AppLogger,
+  ) {
     const { MARKETPLACE_PROVIDER_ID, PROCUREMENT_ROOT_URL, PROCUREMENT_STATIC_TOKEN } = config.env;
     this.providerId = MARKETPLACE_PROVIDER_ID ?? '';
     this.api = cloudcommerceprocurement({
@@ -194,6 +198,22 @@ export class ProcurementClient {
     }
   }
 
+  /**
+   * One line per call that failed for good (after the retries, or at once when not retryable), whatever the
+   * caller makes of it: what the "Procurement API calls failing" alert counts (deploy/monitoring), by method and kind.
+   */
+  private failed(what: string, error: ProcurementError, attempts: number): void {
+    if (EXPECTED_KINDS.has(error.kind)) return;
+    this.logger.warning('procurement call failed', {
+      method: what.split(' ')[0],
+      kind: error.kind,
+      httpStatus: error.httpStatus ?? null,
+      grpcStatus: error.grpcStatus ?? null,
+      attempts,
+      error: error.message,
+    });
+  }
+
   /** One call with our own backoff; the generated client's built-in retry is off so policy is in one place. */
   private async call<T>(what: string, request: (options: CallOptions) => Promise<{ data: T }>): Promise<T> {
     if (!this.providerId) throw new ProcurementError('invalid_argument', 'MARKETPLACE_PROVIDER_ID is not configured');
@@ -202,7 +222,10 @@ export class ProcurementClient {
         return (await request({ ...CALL_OPTIONS })).data; // a copy: the client may add to its options
       } catch (raw) {
         const error = toProcurementError(raw, what);
-        if (!error.retryable || attempt >= PROCUREMENT_DEFAULTS.attempts) throw error;
+        if (!error.retryable || attempt >= PROCUREMENT_DEFAULTS.attempts) {
+          this.failed(what, error, attempt);
+          throw error;
+        }
         const cap = Math.min(
           PROCUREMENT_DEFAULTS.maxBackoffMs,
           PROCUREMENT_DEFAULTS.initialBackoffMs * 2 ** (attempt - 1),
@@ -212,6 +235,9 @@ export class ProcurementClient {
     }
   }
 }
+
+/** Answers the callers expect and handle as a result, not as a failure: a read of something Google does not have. */
+const EXPECTED_KINDS = new Set(['not_found']);
 
 function checkedId(what: 'entitlement' | 'account', id: string): string {
   if (isResourceId(id)) return id;
