@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { APPROVER, startAdminStack, type AdminStack, type Caller } from '../admin/admin-stack.js';
 import { TestClock } from '../support/app.js';
+import { serviceAccountToken } from '../support/test-issuer.js';
 import { entitlementWhere, PRODUCT } from '../support/marketplace.js';
 
 const AUDIENCE = 'https://entitlements.example.run.app/lifecycle';
@@ -28,16 +29,7 @@ describe('Decision check (POST /lifecycle/v1/check-decisions)', () => {
   afterAll(() => stack.close());
 
   async function check(): Promise<{ status: number; body: Record<string, unknown> }> {
-    const now = Math.floor(Date.now() / 1000);
-    const token = await stack.issuer.sign({
-      iss: 'https://accounts.google.com',
-      aud: AUDIENCE,
-      email: SCHEDULER_SA,
-      email_verified: true,
-      sub: '1234567890',
-      iat: now,
-      exp: now + 3600,
-    });
+    const token = await serviceAccountToken(stack.issuer, AUDIENCE, SCHEDULER_SA);
     const response = await fetch(`${stack.app.url}/lifecycle/v1/check-decisions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },

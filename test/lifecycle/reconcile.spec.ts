@@ -7,7 +7,7 @@ import type { ReconcileReport } from '../../src/lifecycle/reconciliation/reconci
 import { MarketplaceSimulator } from '../../tools/simulator/simulator.js';
 import { accessInvariantViolations } from '../support/invariants.js';
 import { accessOf, PRODUCT, PROVIDER, startMarketplaceStack, type MarketplaceStack } from '../support/marketplace.js';
-import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { serviceAccountToken, startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 const AUDIENCE = 'https://entitlements.example.run.app/lifecycle';
 const SCHEDULER_SA = 'scheduler@acme-prod.iam.gserviceaccount.com';
@@ -48,16 +48,7 @@ describe('Marketplace reconciliation against the fake Procurement API', () => {
   });
 
   async function reconcile(): Promise<ReconcileReport> {
-    const now = Math.floor(Date.now() / 1000);
-    const token = await issuer.sign({
-      iss: 'https://accounts.google.com',
-      aud: AUDIENCE,
-      email: SCHEDULER_SA,
-      email_verified: true,
-      sub: '42',
-      iat: now,
-      exp: now + 300,
-    });
+    const token = await serviceAccountToken(issuer, AUDIENCE, SCHEDULER_SA);
     const response = await fetch(`${stack.app.url}/lifecycle/v1/reconcile`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },

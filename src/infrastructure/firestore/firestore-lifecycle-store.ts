@@ -228,40 +228,24 @@ export class FirestoreLifecycleStore extends LifecycleStore {
     return snaps.map((s) => (s.exists ? fromFirestore<EntitlementRecord>(s.data()) : null));
   }
 
-  async listPendingMarketplaceDecisions(
-    limit: number,
-    afterId: string | null,
-  ): Promise<Page<EntitlementRecord, string>> {
-    return this.byIdPage(
-      this.entitlements()
-        .where('source', '==', 'gcp')
-        .where('status', 'in', PENDING_DECISION_STATUSES)
-        .orderBy(FieldPath.documentId()),
-      limit,
-      afterId,
-    );
+  listPendingMarketplaceDecisions(limit: number, afterId: string | null): Promise<Page<EntitlementRecord, string>> {
+    return this.marketplaceByStatus(PENDING_DECISION_STATUSES, limit, afterId);
   }
 
-  async listLiveMarketplaceEntitlements(
-    limit: number,
-    afterId: string | null,
-  ): Promise<Page<EntitlementRecord, string>> {
-    return this.byIdPage(
-      this.entitlements()
-        .where('source', '==', 'gcp')
-        .where('status', 'in', LIVE_MARKETPLACE_STATUSES)
-        .orderBy(FieldPath.documentId()),
-      limit,
-      afterId,
-    );
+  listLiveMarketplaceEntitlements(limit: number, afterId: string | null): Promise<Page<EntitlementRecord, string>> {
+    return this.marketplaceByStatus(LIVE_MARKETPLACE_STATUSES, limit, afterId);
   }
 
-  /** One page of entitlements of a query ordered by document id, after `afterId`. */
-  private async byIdPage(
-    query: Query,
+  /** One page of Marketplace entitlements in one of `statuses`, by document id, after `afterId` (index: source, status). */
+  private async marketplaceByStatus(
+    statuses: EntitlementStatus[],
     limit: number,
     afterId: string | null,
   ): Promise<Page<EntitlementRecord, string>> {
+    const query = this.entitlements()
+      .where('source', '==', 'gcp')
+      .where('status', 'in', statuses)
+      .orderBy(FieldPath.documentId());
     const snap = await readWithDeadline((afterId ? query.startAfter(afterId) : query).limit(limit).get());
     const items = snap.docs.map((d) => fromFirestore<EntitlementRecord>(d.data()));
     const last = snap.docs.at(-1);
