@@ -119,6 +119,12 @@ export const envSchema = z.object({
     z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
   ),
   FIRESTORE_DATABASE_ID: z.string().min(1).default('(default)'),
+  /**
+   * How long one Firestore read (a query, a document) may take before the caller is told to retry
+   * (TransientError: 503, or a nack). 5 s suits indexed production queries; the scale benchmark sets more
+   * for the emulator, which scans whole collections (docs/performance.md).
+   */
+  FIRESTORE_READ_DEADLINE_MS: ms(1_000, 300_000, 5_000),
   CONFIG_DIR: z.string().min(1).default('config'),
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(262_144),

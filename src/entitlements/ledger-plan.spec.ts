@@ -51,3 +51,38 @@ describe('planApply: what reaches the access summary', () => {
     expect(suspended.access.get('user:u1')).toMatchObject({ entitlements: {}, products: [] });
   });
 });
+
+describe('planApply: the expiring notice still due (pendingNoticeFor)', () => {
+  const until = new Date(NOW.getTime() + 5 * 86_400_000);
+  const next = (existing: ReturnType<typeof plan>['entitlement'], overrides: Parameters<typeof change>[0]) => {
+    const p = planApply({
+      change: change({ subject: { key: 'user:u1' }, validFrom: null, sourceTime: NOW, ...overrides }),
+      priorEvent: null,
+      existing,
+      linkedSubjectKey: null,
+      accessByKey: new Map<string, AccessSummary | null>(),
+      now: NOW,
+    });
+    if (p.outcome !== 'applied') throw new Error(`expected applied, got ${p.outcome}`);
+    return p.entitlement;
+  };
+
+  it('should mark a new end, keep a sent notice sent while the end stays, and mark a moved end again', () => {
+    const first = plan({ validUntil: until }).entitlement;
+    expect(first.pendingNoticeFor).toEqual(until);
+    expect(plan({ validUntil: null }).entitlement.pendingNoticeFor).toBeNull();
+
+    const sent = { ...first, pendingNoticeFor: null };
+    expect(next(sent, { eventType: 'UPDATED', validUntil: until }).pendingNoticeFor).toBeNull();
+    const renewed = new Date(until.getTime() + 30 * 86_400_000);
+    expect(next(sent, { eventType: 'RENEWED', validUntil: renewed }).pendingNoticeFor).toEqual(renewed);
+    // Moved back to an end whose notice went out already: marked, and the job finds that notice (no second one).
+    expect(next({ ...sent, validUntil: renewed }, { validUntil: until }).pendingNoticeFor).toEqual(until);
+  });
+
+  it('should mark a stored document written before the field existed, and clear it on erasure', () => {
+    const { pendingNoticeFor: _, ...legacy } = plan({ validUntil: until }).entitlement;
+    expect(next(legacy, { validUntil: until }).pendingNoticeFor).toEqual(until);
+    expect(next(legacy, { validUntil: until, erase: true }).pendingNoticeFor).toBeNull();
+  });
+});

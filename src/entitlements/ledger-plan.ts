@@ -53,6 +53,13 @@ export interface EntitlementRecord {
    * documents last written before it existed lack it (`waitingSince` then falls back to `updatedAt`).
    */
   awaiting?: AwaitingDecision | null;
+  /**
+   * The `validUntil` whose `entitlement.expiring` notice is still to be sent, `null` once it was sent or
+   * when there is none to send. The ledger sets it whenever `validUntil` changes (a renewal is a new notice);
+   * the notices job queries it (O(notices due)) and clears it with the notice. Absent on documents written
+   * before it existed until the job's one-off backfill (docs/firestore.md) or the next change marks them.
+   */
+  pendingNoticeFor?: Date | null;
 }
 
 /** A Marketplace purchase (its activation) or plan change left to a person, since the change that parked it. */
@@ -360,6 +367,7 @@ export function planApply(input: PlanInput): Plan {
   const grace = input.graceMs ?? 0;
   next.active = !change.erase && isActive(next, now, grace);
   next.awaiting = awaitingAfter(next, existing, now);
+  next.pendingNoticeFor = pendingNotice(existing, next);
 
   const access = new Map<string, AccessSummary | null>();
   const oldKey = existing?.subject?.key ?? null;
@@ -390,6 +398,18 @@ export function planApply(input: PlanInput): Plan {
     access,
     accessChanged: !before || !sameSnapshot(before, after) || oldKey !== (subject?.key ?? null),
   };
+}
+
+/**
+ * The notice still due after this change: none without a subject or an end; the stored mark while the end
+ * stays the same (a notice sent stays sent); the new end when it moved. A stored document without the mark
+ * (written before it existed) is marked: the notices job finds a notice sent before and clears it.
+ */
+function pendingNotice(existing: EntitlementRecord | null, next: EntitlementRecord): Date | null {
+  if (!next.subject || !next.validUntil) return null;
+  const sameEnd = existing?.validUntil?.getTime() === next.validUntil.getTime();
+  if (sameEnd && existing?.pendingNoticeFor !== undefined) return existing.pendingNoticeFor;
+  return next.validUntil;
 }
 
 function pick<T>(value: T | undefined, fallback: T): T {

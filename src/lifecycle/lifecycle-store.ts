@@ -26,6 +26,13 @@ export interface OutboxEntry {
   revision: string;
 }
 
+/**
+ * What `sendExpiringNotice` did: `sent`; `sentBefore` (found sent, the mark cleared); `changed` (the entitlement's
+ * end or mark moved since the query: nothing written, the query finds it again if a notice is due); `notDue`
+ * (no longer active or without a subject: nothing written).
+ */
+export type NoticeOutcome = 'sent' | 'sentBefore' | 'changed' | 'notDue';
+
 /** The jobs whose runs are recorded (`runs/{runId}`); the outbox publisher's own runs are not (every minute). */
 export const RECORDED_JOBS = ['expire', 'expiring', 'reconcile', 'usage', 'decisions'] as const;
 export type RecordedJob = (typeof RECORDED_JOBS)[number];
@@ -63,23 +70,33 @@ export abstract class LifecycleStore {
     limit: number,
     after: TimeCursor | null,
   ): Promise<Page<EntitlementRecord, TimeCursor>>;
-  /** Active entitlements whose `validUntil` is in (`from`, `to`], soonest first. */
-  abstract listActiveEndingWithin(
+  /**
+   * Active entitlements whose expiring notice is still due and whose `validUntil` (= `pendingNoticeFor`) is in
+   * (`from`, `to`], soonest first: the notices not sent yet, never the whole lead window.
+   */
+  abstract listNoticesDue(
     from: Date,
     to: Date,
     limit: number,
     after: TimeCursor | null,
   ): Promise<Page<EntitlementRecord, TimeCursor>>;
   /**
-   * In one transaction: create the notice's dedup document and its outbox entry. `false` (nothing
-   * written) when this notice exists already: one notice per entitlement and period.
+   * In one transaction: re-read the entitlement and, if it still awaits this notice (`validUntil` and
+   * `pendingNoticeFor` as in `candidate`), create the notice's dedup document and its outbox entry (the
+   * event `notice` builds from the fresh record) and clear `pendingNoticeFor`. A notice sent before (same
+   * entitlement and `validUntil`) is not sent again: the mark is cleared. One notice per entitlement and period.
    */
-  abstract recordExpiringNotice(
-    noticeKey: string,
-    event: ExpiringEvent,
-    retainUntil: Date,
+  abstract sendExpiringNotice(
+    candidate: EntitlementRecord,
+    notice: (current: EntitlementRecord) => { event: ExpiringEvent; retainUntil: Date } | null,
     now: Date,
-  ): Promise<boolean>;
+  ): Promise<NoticeOutcome>;
+  /**
+   * One-off backfill of `pendingNoticeFor` (documents written before it existed): active entitlements with
+   * `validUntil` > `from`, soonest first; each one lacking the field is marked (unless it changed since it was
+   * read: its writer marked it). The items say, per entitlement of the page, whether it was marked.
+   */
+  abstract markPendingNotices(from: Date, limit: number, after: TimeCursor | null): Promise<Page<boolean, TimeCursor>>;
   /** Outbox entries not published yet, oldest first. */
   abstract listUnpublished(limit: number, after: TimeCursor | null): Promise<Page<OutboxEntry, TimeCursor>>;
   /** Lease the entry to this publisher; `false` when it changed since it was read (another publisher took it). */
@@ -98,8 +115,6 @@ export abstract class LifecycleStore {
   abstract loadSeenIds(job: string, passId: string): Promise<string[]>;
   /** Drops every saved chunk of `job` (the pass finished or a new one starts). */
   abstract clearSeenIds(job: string): Promise<void>;
-  /** Which of these notice keys were sent already (one batched read; the transaction re-checks). */
-  abstract sentNotices(noticeKeys: string[]): Promise<Set<string>>;
   /** Entitlements by id in one batched read (reconciliation compares a page of Google's list at once); null if missing. */
   abstract getEntitlements(ids: string[]): Promise<(EntitlementRecord | null)[]>;
   /**

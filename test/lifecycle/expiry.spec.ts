@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { FieldValue } from '@google-cloud/firestore';
+import { ExpiringNotices } from '../../src/lifecycle/expiring-notices.service.js';
+import { RunBudget } from '../../src/lifecycle/run-support.js';
 import { change } from '../support/changes.js';
 import { accessInvariantViolations } from '../support/invariants.js';
 import { DAY, HOUR, historyOf, outboxOf, startLifecycleApp, T0, type LifecycleApp } from './support.js';
@@ -212,11 +215,16 @@ describe('Expiring notices', () => {
     );
 
     const first = await app.jobs.expiring();
-    expect(first).toMatchObject({ leadDays: 3, emitted: 1, alreadySent: 0, errors: [] });
+    expect(first).toMatchObject({ leadDays: 3, checked: 1, emitted: 1, alreadySent: 0, errors: [] });
+    // The notice sent cleared the mark: later runs do not read it again (cost follows the notices due).
     const second = await app.jobs.expiring();
-    expect(second).toMatchObject({ emitted: 0, alreadySent: 1 });
+    expect(second).toMatchObject({ checked: 0, emitted: 0, alreadySent: 0 });
     app.clock.advance(DAY);
-    expect(await app.jobs.expiring()).toMatchObject({ emitted: 0, alreadySent: 1 });
+    expect(await app.jobs.expiring()).toMatchObject({ checked: 0, emitted: 0, alreadySent: 0 });
+    expect((await app.store.getEntitlement('purchasely:soon'))?.pendingNoticeFor).toBeNull();
+    expect((await app.store.getEntitlement('purchasely:later'))?.pendingNoticeFor).toEqual(
+      new Date(T0.getTime() + 10 * DAY),
+    );
 
     const notices = (await outboxOf(app.db, 'purchasely:soon')).filter((o) => o.event.type === 'entitlement.expiring');
     expect(notices).toHaveLength(1);
@@ -281,5 +289,110 @@ describe('Expiring notices', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('should read only the notices due, and mark a renewal that moves the end before the notice went out', async () => {
+    app = await startLifecycleApp();
+    const soon = (i: number) => new Date(T0.getTime() + DAY + i * HOUR);
+    for (let i = 0; i < 4; i++) {
+      await app.apply(
+        change({ externalId: `w-${i}`, subject: { key: `user:w-${i}` }, validUntil: soon(i), sourceTime: T0 }),
+      );
+    }
+    // Renewed while its notice was still due: the old end is no notice any more, the new one is marked.
+    const renewedUntil = new Date(T0.getTime() + 40 * DAY);
+    await app.apply(
+      change({
+        externalId: 'w-3',
+        subject: { key: 'user:w-3' },
+        eventType: 'RENEWED',
+        validUntil: renewedUntil,
+        sourceTime: new Date(T0.getTime() + HOUR),
+      }),
+    );
+    expect(await app.jobs.expiring()).toMatchObject({ checked: 3, emitted: 3, errors: [] });
+    expect(await app.jobs.expiring()).toMatchObject({ checked: 0, emitted: 0 });
+
+    // A new purchase ending inside the window: the next run reads it alone.
+    await app.apply(
+      change({ externalId: 'w-new', subject: { key: 'user:w-new' }, validUntil: soon(5), sourceTime: T0 }),
+    );
+    expect(await app.jobs.expiring()).toMatchObject({ checked: 1, emitted: 1 });
+
+    const expiringOf = async (id: string) =>
+      (await outboxOf(app.db, id)).filter((o) => o.event.type === 'entitlement.expiring').map((o) => o.id);
+    expect(await expiringOf('purchasely:w-3')).toEqual([]);
+    app.clock.set(new Date(renewedUntil.getTime() - 2 * DAY));
+    await app.jobs.expire();
+    expect(await app.jobs.expiring()).toMatchObject({ checked: 1, emitted: 1 });
+    expect(await expiringOf('purchasely:w-3')).toEqual([`expiring:purchasely:w-3:${renewedUntil.getTime()}`]);
+  });
+
+  it('should page the notices due in order, and resume across runs that have no time left', async () => {
+    app = await startLifecycleApp();
+    const ends = [5, 1, 3, 2, 4].map((h) => new Date(T0.getTime() + DAY + h * HOUR));
+    for (const [i, validUntil] of ends.entries()) {
+      await app.apply(change({ externalId: `p-${i}`, subject: { key: `user:p-${i}` }, validUntil, sourceTime: T0 }));
+    }
+    const horizon = new Date(T0.getTime() + 3 * DAY);
+    const seen: string[] = [];
+    let after = null;
+    do {
+      const page = await app.lifecycle.listNoticesDue(T0, horizon, 2, after);
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((e) => e.externalId));
+      after = page.next;
+    } while (after);
+    expect(seen).toEqual(['p-1', 'p-3', 'p-2', 'p-4', 'p-0']);
+
+    const notices = app.running.app.get(ExpiringNotices);
+    const reports = [];
+    for (let run = 0; run < 10; run++) {
+      const report = await notices.run(`r${run}`, new RunBudget(0));
+      reports.push(report);
+      if (!report.more) break;
+    }
+    expect(reports.at(-1)?.more).toBe(false);
+    expect(reports.reduce((n, r) => n + r.emitted, 0)).toBe(5);
+    expect((await app.db.collection('cursors').doc('expiring').get()).get('cursor')).toBeNull();
+  });
+
+  it('should backfill the mark on documents stored before it, without sending a notice sent before', async () => {
+    app = await startLifecycleApp();
+    const ends = { sent: DAY, unsent: 2 * DAY, far: 20 * DAY };
+    for (const [id, offset] of Object.entries(ends)) {
+      await app.apply(
+        change({
+          externalId: `old-${id}`,
+          subject: { key: `user:old-${id}` },
+          validUntil: new Date(T0.getTime() + offset),
+          sourceTime: T0,
+        }),
+      );
+      // As written by the version before the mark existed.
+      await app.db
+        .collection('entitlements')
+        .doc(`purchasely:old-${id}`)
+        .update({ pendingNoticeFor: FieldValue.delete() });
+    }
+    // The old job had sent this one's notice already.
+    const sentKey = `purchasely:old-sent:${T0.getTime() + ends.sent}`;
+    await app.db
+      .collection('notices')
+      .doc(sentKey)
+      .set({ entitlementId: 'purchasely:old-sent', validUntil: new Date(T0.getTime() + ends.sent) });
+
+    const first = await app.jobs.expiring();
+    expect(first).toMatchObject({ backfilled: 3, checked: 2, emitted: 1, alreadySent: 1, more: false, errors: [] });
+    expect((await app.db.collection('cursors').doc('expiring-backfill').get()).get('cursor')).toBe('done');
+    const expiring = (await outboxOf(app.db)).filter((o) => o.event.type === 'entitlement.expiring');
+    expect(expiring.map((o) => o.event.entitlementId)).toEqual(['purchasely:old-unsent']);
+    expect((await app.store.getEntitlement('purchasely:old-far'))?.pendingNoticeFor).toEqual(
+      new Date(T0.getTime() + ends.far),
+    );
+
+    expect(await app.jobs.expiring()).toMatchObject({ backfilled: 0, checked: 0, emitted: 0 });
+    app.clock.set(new Date(T0.getTime() + ends.far - DAY));
+    expect(await app.jobs.expiring()).toMatchObject({ backfilled: 0, checked: 1, emitted: 1 });
   });
 });

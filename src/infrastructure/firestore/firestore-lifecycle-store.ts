@@ -9,14 +9,17 @@ import {
 import { Injectable } from '@nestjs/common';
 import type { EntitlementStatus, Source } from '../../entitlements/entitlement.js';
 import type { EntitlementRecord } from '../../entitlements/ledger-plan.js';
-import type { ExpiringEvent } from '../../lifecycle/lifecycle-events.js';
+import { noticeKey, type ExpiringEvent } from '../../lifecycle/lifecycle-events.js';
+import { LIFECYCLE_DEFAULTS } from '../../lifecycle/lifecycle.defaults.js';
 import {
   LifecycleStore,
   type LifecycleRun,
+  type NoticeOutcome,
   type OutboxEntry,
   type Page,
   type TimeCursor,
 } from '../../lifecycle/lifecycle-store.js';
+import { forEachLimit } from '../../lifecycle/run-support.js';
 import { COLLECTIONS, documentId } from './collections.js';
 import { fromFirestore } from './firestore-values.js';
 import { AlreadyExists, readWithDeadline, TransactionRunner, withDeadline } from './transaction-runner.js';
@@ -70,7 +73,7 @@ export class FirestoreLifecycleStore extends LifecycleStore {
     return this.timePage(query, 'validFrom', limit, after, (d) => fromFirestore<EntitlementRecord>(d.data()));
   }
 
-  listActiveEndingWithin(
+  listNoticesDue(
     from: Date,
     to: Date,
     limit: number,
@@ -78,35 +81,87 @@ export class FirestoreLifecycleStore extends LifecycleStore {
   ): Promise<Page<EntitlementRecord, TimeCursor>> {
     const query = this.entitlements()
       .where('active', '==', true)
-      .where('validUntil', '>', from)
-      .where('validUntil', '<=', to);
-    return this.timePage(query, 'validUntil', limit, after, (d) => fromFirestore<EntitlementRecord>(d.data()));
+      .where('pendingNoticeFor', '>', from)
+      .where('pendingNoticeFor', '<=', to);
+    return this.timePage(query, 'pendingNoticeFor', limit, after, (d) => fromFirestore<EntitlementRecord>(d.data()));
   }
 
-  async recordExpiringNotice(noticeKey: string, event: ExpiringEvent, retainUntil: Date, now: Date): Promise<boolean> {
-    const noticeRef = this.db.collection(NOTICES).doc(documentId(noticeKey));
-    const outboxRef = this.db.collection(COLLECTIONS.outbox).doc(documentId(event.id));
-    const write = this.runner.run(`notice ${noticeKey}`, [`notice:${noticeKey}`], async (tx) => {
-      const snap = await tx.get(noticeRef);
-      if (snap.exists) return false;
-      tx.create(noticeRef, {
-        entitlementId: event.entitlementId,
-        validUntil: event.validUntil,
-        outboxId: outboxRef.id,
-        createdAt: now,
-        expireAt: Timestamp.fromDate(retainUntil),
-      });
-      // Same shape as the ledger's entries (firestore-entitlement-store.ts), so one publisher sends both.
-      tx.create(outboxRef, { event, orderingKey: event.entitlementId, createdAt: now, publishedAt: null, attempts: 0 });
-      return true;
-    });
+  async sendExpiringNotice(
+    candidate: EntitlementRecord,
+    notice: (current: EntitlementRecord) => { event: ExpiringEvent; retainUntil: Date } | null,
+    now: Date,
+  ): Promise<NoticeOutcome> {
+    const until = candidate.validUntil?.getTime();
+    if (until === undefined) return 'notDue';
+    const key = noticeKey(candidate);
+    const entitlementRef = this.entitlements().doc(documentId(candidate.id));
+    const noticeRef = this.db.collection(NOTICES).doc(documentId(key));
+    // Queued behind the ledger's transactions on the same entitlement in this instance (its lock key `e:<id>`).
+    const write = this.runner.run<NoticeOutcome>(
+      `notice ${key}`,
+      [`e:${candidate.id}`, `notice:${key}`],
+      async (tx) => {
+        const [entitlementSnap, noticeSnap] = await tx.getAll(entitlementRef, noticeRef);
+        if (!entitlementSnap?.exists) return 'changed';
+        const current = fromFirestore<EntitlementRecord>(entitlementSnap.data());
+        if (current.validUntil?.getTime() !== until || current.pendingNoticeFor?.getTime() !== until) return 'changed';
+        if (noticeSnap?.exists) {
+          tx.update(entitlementRef, { pendingNoticeFor: null });
+          return 'sentBefore';
+        }
+        const due = notice(current);
+        if (!due) return 'notDue';
+        const { event, retainUntil } = due;
+        const outboxRef = this.db.collection(COLLECTIONS.outbox).doc(documentId(event.id));
+        tx.create(noticeRef, {
+          entitlementId: event.entitlementId,
+          validUntil: event.validUntil,
+          outboxId: outboxRef.id,
+          createdAt: now,
+          expireAt: Timestamp.fromDate(retainUntil),
+        });
+        // Same shape as the ledger's entries (firestore-entitlement-store.ts), so one publisher sends both.
+        tx.create(outboxRef, {
+          event,
+          orderingKey: event.entitlementId,
+          createdAt: now,
+          publishedAt: null,
+          attempts: 0,
+        });
+        tx.update(entitlementRef, { pendingNoticeFor: null });
+        return 'sent';
+      },
+    );
     try {
       return await write;
     } catch (error) {
       // Another instance created the same notice between our read and our commit.
-      if (error instanceof AlreadyExists) return false;
+      if (error instanceof AlreadyExists) return 'sentBefore';
       throw error;
     }
+  }
+
+  async markPendingNotices(from: Date, limit: number, after: TimeCursor | null): Promise<Page<boolean, TimeCursor>> {
+    const query = this.entitlements().where('active', '==', true).where('validUntil', '>', from);
+    const page = await this.timePage(query, 'validUntil', limit, after, (d) => d);
+    const marked = new Array<boolean>(page.items.length).fill(false);
+    const pending = page.items.map((d, i) => [d, i] as const).filter(([d]) => d.get('pendingNoticeFor') === undefined);
+    await forEachLimit(pending, LIFECYCLE_DEFAULTS.concurrency, async ([d, i]) => {
+      const validUntil = d.get('validUntil') as Timestamp;
+      const subject: unknown = d.get('subject');
+      try {
+        // Only if unchanged since read: a writer since then (the ledger) set the field itself.
+        await withDeadline(
+          d.ref.update({ pendingNoticeFor: subject ? validUntil : null }, { lastUpdateTime: d.updateTime }),
+          WRITE_DEADLINE_MS,
+          'Firestore write timed out (notice backfill)',
+        );
+        marked[i] = true;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 9 /* FAILED_PRECONDITION */) throw error;
+      }
+    });
+    return { items: marked, next: page.next };
   }
 
   listUnpublished(limit: number, after: TimeCursor | null): Promise<Page<OutboxEntry, TimeCursor>> {
@@ -213,13 +268,6 @@ export class FirestoreLifecycleStore extends LifecycleStore {
     const batch = this.db.batch();
     for (const d of snap.docs) batch.delete(d.ref);
     await withDeadline(batch.commit(), WRITE_DEADLINE_MS, 'Firestore write timed out (cursor)');
-  }
-
-  async sentNotices(noticeKeys: string[]): Promise<Set<string>> {
-    if (!noticeKeys.length) return new Set();
-    const refs = noticeKeys.map((k) => this.db.collection(NOTICES).doc(documentId(k)));
-    const snaps = await readWithDeadline(this.db.getAll(...refs, { fieldMask: ['entitlementId'] }));
-    return new Set(noticeKeys.filter((_, i) => snaps[i]?.exists));
   }
 
   async getEntitlements(ids: string[]): Promise<(EntitlementRecord | null)[]> {

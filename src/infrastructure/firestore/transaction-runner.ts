@@ -6,7 +6,11 @@ import { ALREADY_EXISTS, isTransientFirestoreError } from './firestore-values.js
 
 /** How long one transaction may take before the caller is told to retry (Purchasely waits 10 s). */
 const TRANSACTION_DEADLINE_MS = 8_000;
-const READ_DEADLINE_MS = 5_000;
+/** A single read's deadline: FIRESTORE_READ_DEADLINE_MS (env.schema.ts, default 5 s), set once at start-up. */
+let readDeadlineMs = 5_000;
+export function setReadDeadline(ms: number): void {
+  readDeadlineMs = ms;
+}
 /**
  * Attempts per transaction: the SDK's default. Contention inside one instance is queued by
  * `KeyedMutex`; more attempts only keep an abandoned transaction (past its deadline) alive longer,
@@ -70,7 +74,7 @@ export class TransactionRunner {
 /** A single read, bounded like a transaction; an outage surfaces as TransientError in seconds. */
 export async function readWithDeadline<T>(read: Promise<T>): Promise<T> {
   try {
-    return await withDeadline(track(read), READ_DEADLINE_MS, 'Firestore read timed out');
+    return await withDeadline(track(read), readDeadlineMs, 'Firestore read timed out');
   } catch (error) {
     if (!(error instanceof TransientError) && isTransientFirestoreError(error))
       throw new TransientError('Firestore unavailable', error);
