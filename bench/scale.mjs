@@ -168,7 +168,7 @@ async function report(o, sizes, jobs, rows, seeding) {
 
 ${
   FROM_ROWS
-    ? `Measured in ${FROM_ROWS.length} run(s) of the benchmark, rendered together from their rows files (\`--from-rows\`), ${budgetNote}: ${FROM_ROWS.map((r) => `\`npm run bench:scale -- ${r.command}\` started ${r.at}, 1-minute load average ${r.load.toFixed(2)}`).join('; ')}.`
+    ? `Measured in ${FROM_ROWS.length} run(s) of the benchmark, rendered together from their rows files (\`--from-rows\`), ${budgetNote}: ${FROM_ROWS.map((r) => `\`${r.prefix ? `${r.prefix} ` : ''}npm run bench:scale -- ${r.command}\` started ${r.at}, 1-minute load average ${r.load.toFixed(2)}`).join('; ')}.`
     : provenance('bench:scale', budgetNote)
 }
 
@@ -211,11 +211,12 @@ ${table(
     r.job,
     fmt.n(r.n),
     fmt.n(r.due),
-    r.variant === 'full'
-      ? `all ${fmt.n(r.n)}`
-      : r.variant === 'backfill'
-        ? `all ${fmt.n(r.n)}, unmarked (one-off backfill)`
-        : 'due only (baseline)',
+    r.dataLabel ??
+      (r.variant === 'full'
+        ? `all ${fmt.n(r.n)}`
+        : r.variant === 'backfill'
+          ? `all ${fmt.n(r.n)}, unmarked (one-off backfill)`
+          : 'due only (baseline)'),
     [
       String(r.runs),
       r.failedRuns.length ? `(+${r.failedRuns.length} failed: ${[...new Set(r.failedRuns)].join('; ')})` : '',
@@ -236,12 +237,12 @@ ${table(
     `${(r.cpuMs / 1000).toFixed(1)} s`,
     r.procurementCalls === undefined ? '–' : `${fmt.n(r.procurementCalls)} (get ${fmt.n(r.procurementGets)})`,
     fmt.mb(r.peakRss),
-    r.idle ? `${fmt.n(r.idle.reads)} reads, ${fmt.n(r.idle.writes)} writes, ${r.idle.seconds.toFixed(2)} s` : '–',
+    r.idle ? `reads ${fmt.n(r.idle.reads)}, writes ${fmt.n(r.idle.writes)}, ${r.idle.seconds.toFixed(2)} s` : '–',
     r.load.toFixed(1),
   ]),
 )}
 
-![Wall time, Firestore reads and peak RSS of each job against N, with its baseline](${png})
+![Wall time, Firestore reads and peak RSS of each job against N, with its baseline (passes that finished)](${png})
 
 Seeding (batched writes of ${BATCH}, ${SEED_CONCURRENCY} batches at once, straight into the emulator): ${seeding
       .map((s) => `${s.what}: ${fmt.n(s.docs)} documents in ${s.seconds.toFixed(1)} s`)
@@ -475,7 +476,9 @@ async function seedMarketplace(project, fake, total, due) {
  * line per job over all its data and a dashed one for its baseline (the same due work alone), drawn as SVG and
  * rendered to PNG by Debian's Chromium.
  */
-async function plot(rows, jobs) {
+async function plot(all, jobs) {
+  // Finished passes over the full data and their baselines; a pass stopped unfinished (--max-runs) is in the table only.
+  const rows = all.filter((r) => ['full', 'baseline'].includes(r.variant) && !r.reports.at(-1)?.more);
   const W = 460;
   const H = 320;
   const M = { l: 64, r: 40, t: 34, b: 44 };
