@@ -1,12 +1,16 @@
-// npm run bench:hot-subject [-- --changes 1000 --processes 1,2]
+// npm run bench:hot-subject [-- --changes 1000 --processes 1,2 --transports webhook,pubsub-pull --limit-seconds 900]
 //
 // A hot subject (issue 22): `changes` new entitlements for one subject (one e-mail with many purchases) arrive in
-// one burst, split over P service processes (Cloud Run instances), every change through the ledger at once. Each
-// change rewrites the subject's access/ document in a transaction: within a process the transactions on it are
-// queued (TransactionRunner's KeyedMutex), across processes they contend on the emulator's locks. Figures: time to
-// converge (first change sent → the last applied), transaction attempts per transaction (bench/lib/
-// transaction-counter.mjs), changes re-sent after a failure (a timed-out transaction), and the access document at
-// the end: every entitlement in it (no lost update) and its size.
+// one burst, split over P service processes (Cloud Run instances), every change through the ledger at once, as
+// deliveries of the given transport (it sets how long a change may wait in the ledger's queue). Each change
+// rewrites the subject's access/ document in a transaction: within a process the changes of one subject are
+// queued and committed in groups (TransactionRunner), across processes the transactions contend on the
+// emulator's locks. A failed delivery is sent again at once (the harshest provider). Figures: time to converge
+// (the burst sent → the last change applied), deliveries and re-sent deliveries (each failure is one, what a nack
+// or a 503 is), why they failed, Firestore transactions and attempts (bench/lib/transaction-counter.mjs),
+// outcomes (`duplicate`: an earlier delivery's transaction committed after its caller stopped waiting), and the
+// documents at the end: every entitlement in access/ (no lost update), one outbox entry per change (applied
+// once), the access document's size. BENCH_DIST=<dir> runs another build (e.g. main's, for a before/after).
 import { Firestore } from '@google-cloud/firestore';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,11 +32,17 @@ import {
 import { collectCounts } from './lib/counts.mjs';
 
 run(async () => {
-  const o = options({ changes: 1000, processes: '1,2' });
+  const o = options({ changes: 1000, processes: '1,2', transports: 'webhook,pubsub-pull', limitSeconds: 900 });
   const build = await privateBuild();
   await emulators();
   const rows = [];
-  for (const p of o.processes.split(',').map(Number)) {
+  const runs = o.transports.split(',').flatMap((transport) =>
+    o.processes
+      .split(',')
+      .map(Number)
+      .map((p) => ({ transport, p })),
+  );
+  for (const { transport, p } of runs) {
     const project = projectId('bench-hot');
     const children = [];
     const files = [];
@@ -58,6 +68,8 @@ run(async () => {
           BENCH_FROM: String(Math.floor((i * o.changes) / p)),
           BENCH_TO: String(Math.floor(((i + 1) * o.changes) / p)),
           BENCH_COUNTS_FILE: file,
+          BENCH_TRANSPORT: transport,
+          BENCH_LIMIT_MS: String(o.limitSeconds * 1000),
         },
       );
       const deadline = Date.now() + 90_000;
@@ -72,7 +84,7 @@ run(async () => {
     const exits = children.map((c) => new Promise((resolve) => c.once('exit', resolve)));
     for (const c of children) c.kill('SIGUSR2');
     await Promise.all(exits);
-    const seconds = (performance.now() - t0) / 1000;
+    const wall = (performance.now() - t0) / 1000;
     const results = children.map((c) => {
       const line = c
         .output()
@@ -87,20 +99,37 @@ run(async () => {
     const access = (await db.collection('access').where('subjectKey', '==', 'email:hot@example.com').get()).docs[0];
     const entries = Object.keys(access?.get('entitlements') ?? {}).length;
     const bytes = access ? Buffer.byteLength(JSON.stringify(access.data())) : 0;
+    // Applied once each: one outbox entry (created with the change, `create` fails on a second one) per change.
+    const outbox = (await db.collection('outbox').count().get()).data().count;
+    const applied = (await db.collection('events').where('outcome', '==', 'applied').count().get()).data().count;
     await db.terminate();
     const outcomes = {};
-    for (const r of results) for (const [k, v] of Object.entries(r.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
+    const failures = {};
+    for (const r of results) {
+      for (const [k, v] of Object.entries(r.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
+    }
+    const converged = !outcomes.unfinished && entries === o.changes;
     const row = {
+      transport,
       p,
-      seconds,
+      seconds: Math.max(...results.map((r) => r.seconds)),
+      wall,
+      converged,
       transactions,
       attempts,
+      deliveries: results.reduce((n, r) => n + r.deliveries, 0),
       resent: results.reduce((n, r) => n + r.resent, 0),
+      failures,
       entries,
+      outbox,
+      applied,
       bytes,
       outcomes,
     };
-    log(`${p} process(es): ${o.changes} changes converged in ${seconds.toFixed(1)} s; ${JSON.stringify(row)}`);
+    log(
+      `${transport}, ${p} process(es): ${o.changes} changes ${converged ? 'converged' : 'NOT converged'} in ${row.seconds.toFixed(1)} s; ${JSON.stringify(row)}`,
+    );
     rows.push(row);
   }
   await writeSection(
@@ -109,27 +138,36 @@ run(async () => {
 
 ${provenance('bench:hot-subject')}
 
-${fmt.n(o.changes)} new entitlements of one subject sent at once through the ledger, split over P service processes.
+${fmt.n(o.changes)} new entitlements of one subject sent at once through the ledger, split over P service processes;
+a failed delivery is sent again at once; a run stops re-sending after ${fmt.n(o.limitSeconds)} s.
 
 ${table(
   [
+    'Transport',
     'Processes',
     'Time to converge',
     'Changes/s',
-    'Transaction attempts per transaction',
-    'Re-sent after a failure',
+    'Deliveries (re-sent)',
+    'Why re-sent',
+    'Transactions (attempts)',
     'Entitlements in access/ at the end',
+    'Outbox entries',
     'Access document size',
     'Outcomes',
   ],
   rows.map((r) => [
+    r.transport,
     String(r.p),
-    `${r.seconds.toFixed(1)} s`,
+    r.converged ? `${r.seconds.toFixed(1)} s` : `not converged (${r.seconds.toFixed(1)} s)`,
     fmt.n(o.changes / r.seconds, 1),
-    fmt.ratio(r.attempts / r.transactions),
-    String(r.resent),
+    `${fmt.n(r.deliveries)} (${fmt.n(r.resent)})`,
+    Object.entries(r.failures)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ') || 'none',
+    `${fmt.n(r.transactions)} (${fmt.n(r.attempts)})`,
     `${fmt.n(r.entries)} of ${fmt.n(o.changes)}${r.entries === o.changes ? ' (no lost update)' : ' (**lost updates**)'}`,
-    fmt.mb(r.bytes),
+    fmt.n(r.outbox),
+    `${Math.round(r.bytes / 1024)} KiB`,
     Object.entries(r.outcomes)
       .map(([k, v]) => `${k} ${v}`)
       .join(', '),
