@@ -10,7 +10,9 @@
 // or a 503 is), why they failed, Firestore transactions and attempts (bench/lib/transaction-counter.mjs),
 // outcomes (`duplicate`: an earlier delivery's transaction committed after its caller stopped waiting), and the
 // documents at the end: every entitlement in access/ (no lost update), one outbox entry per change (applied
-// once), the access document's size. BENCH_DIST=<dir> runs another build (e.g. main's, for a before/after).
+// once), the access document's size. `--baseline <dir>`: also runs another build's unbundled output (`<dir>/src`,
+// e.g. main's `tsc -p tsconfig.build.json --outDir <dir>`, with node_modules reachable) in the same run, with the
+// first transport only (a build without per-transport queue bounds treats them all alike), for a before/after.
 import { Firestore } from '@google-cloud/firestore';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,17 +34,23 @@ import {
 import { collectCounts } from './lib/counts.mjs';
 
 run(async () => {
-  const o = options({ changes: 1000, processes: '1,2', transports: 'webhook,pubsub-pull', limitSeconds: 900 });
+  const o = options({
+    changes: 1000,
+    processes: '1,2',
+    transports: 'webhook,pubsub-pull',
+    limitSeconds: 900,
+    baseline: '',
+  });
   const build = await privateBuild();
   await emulators();
   const rows = [];
-  const runs = o.transports.split(',').flatMap((transport) =>
-    o.processes
-      .split(',')
-      .map(Number)
-      .map((p) => ({ transport, p })),
-  );
-  for (const { transport, p } of runs) {
+  const transports = o.transports.split(',');
+  const counts = o.processes.split(',').map(Number);
+  const runs = [
+    ...(o.baseline ? counts.map((p) => ({ name: 'baseline', dist: o.baseline, transport: transports[0], p })) : []),
+    ...transports.flatMap((transport) => counts.map((p) => ({ name: 'this build', dist: build.dist, transport, p }))),
+  ];
+  for (const { name, dist, transport, p } of runs) {
     const project = projectId('bench-hot');
     const children = [];
     const files = [];
@@ -64,7 +72,7 @@ run(async () => {
           GOOGLE_CLOUD_PROJECT: project,
           FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
           LOG_LEVEL: 'warn',
-          BENCH_DIST_DIR: build.dist,
+          BENCH_DIST_DIR: dist,
           BENCH_FROM: String(Math.floor((i * o.changes) / p)),
           BENCH_TO: String(Math.floor(((i + 1) * o.changes) / p)),
           BENCH_COUNTS_FILE: file,
@@ -111,6 +119,7 @@ run(async () => {
     }
     const converged = !outcomes.unfinished && entries === o.changes;
     const row = {
+      name,
       transport,
       p,
       seconds: Math.max(...results.map((r) => r.seconds)),
@@ -128,7 +137,7 @@ run(async () => {
       outcomes,
     };
     log(
-      `${transport}, ${p} process(es): ${o.changes} changes ${converged ? 'converged' : 'NOT converged'} in ${row.seconds.toFixed(1)} s; ${JSON.stringify(row)}`,
+      `${name}, ${transport}, ${p} process(es): ${o.changes} changes ${converged ? 'converged' : 'NOT converged'} in ${row.seconds.toFixed(1)} s; ${JSON.stringify(row)}`,
     );
     rows.push(row);
   }
@@ -143,6 +152,7 @@ a failed delivery is sent again at once; a run stops re-sending after ${fmt.n(o.
 
 ${table(
   [
+    'Build',
     'Transport',
     'Processes',
     'Time to converge',
@@ -156,6 +166,7 @@ ${table(
     'Outcomes',
   ],
   rows.map((r) => [
+    r.name,
     r.transport,
     String(r.p),
     r.converged ? `${r.seconds.toFixed(1)} s` : `not converged (${r.seconds.toFixed(1)} s)`,
