@@ -21,31 +21,28 @@ import { fromFirestore } from './firestore-values.js';
 import {
   AlreadyExists,
   Batcher,
+  DEFAULT_QUEUE_MS,
   readWithDeadline,
-  TRANSACTION_DEADLINE_MS,
   TransactionRunner,
   withDeadline,
-  type RunOptions,
 } from './transaction-runner.js';
 
 /**
- * How long the caller of a change waits, by who it is: for its transaction to start in this instance's queue
- * (`queueMs`), then for the transaction (`transactionMs`). Pub/Sub: the client library extends a pulled
- * message's lease while it waits, and Pub/Sub waits for a push answer up to the ack deadline (600 s); the pull
- * consumer reports a handler slow after 60 s, so 30 s + 25 s. A transaction that waits on another instance's
- * locks is then not abandoned after 8 s only to come back as a redelivery that finds it committed. HTTP callers
- * (webhooks, admin API, sign-up, Cloud Scheduler): Purchasely waits 10 s, and a transaction on a hot subject
- * takes well under 1 s, so 5 s in the queue answers within ~6 s; only a transaction that hangs (an outage) makes
- * the answer later, at most 8 s after it started. A caller that gave up is nacked or answered 503, and the
- * redelivery is applied or found `duplicate`.
+ * How long a change may wait in this instance's queue for its transaction to start, by who waits for the
+ * answer (the transaction then has `TRANSACTION_DEADLINE_MS`, 8 s). Pub/Sub: the client library extends a
+ * pulled message's lease while it waits, and Pub/Sub waits for a push answer up to the ack deadline (600 s);
+ * the pull consumer reports a handler slow after 60 s. HTTP callers (webhooks, admin API, sign-up, Cloud
+ * Scheduler): Purchasely waits 10 s, and a transaction on a hot subject takes well under 1 s, so 5 s in the
+ * queue answers within ~6 s; only a transaction that hangs (an outage) makes the answer later than that.
+ * A caller that gave up is nacked or answered 503, and the redelivery is applied or found `duplicate`.
  */
-export const LEDGER_WAIT: Readonly<Record<TransportKind, Required<RunOptions>>> = {
-  'pubsub-pull': { queueMs: 30_000, transactionMs: 25_000 },
-  'pubsub-push': { queueMs: 30_000, transactionMs: 25_000 },
-  webhook: { queueMs: 5_000, transactionMs: TRANSACTION_DEADLINE_MS },
-  admin: { queueMs: 5_000, transactionMs: TRANSACTION_DEADLINE_MS },
-  signup: { queueMs: 5_000, transactionMs: TRANSACTION_DEADLINE_MS },
-  scheduler: { queueMs: 5_000, transactionMs: TRANSACTION_DEADLINE_MS },
+export const LEDGER_QUEUE_MS: Readonly<Record<TransportKind, number>> = {
+  'pubsub-pull': 30_000,
+  'pubsub-push': 30_000,
+  webhook: 5_000,
+  admin: 5_000,
+  signup: 5_000,
+  scheduler: 5_000,
 };
 
 /**
@@ -89,9 +86,7 @@ export class FirestoreEntitlementStore extends EntitlementStore {
     this.graceHours = config.policy.lifecycle.graceHours;
     this.changes = runner.batcher<PendingChange, LedgerResult>({
       what: (items) =>
-        items.length === 1
-          ? `apply ${items[0]!.newId}`
-          : `apply ${items.length} changes of one subject: ${items[0]!.newId}, …`,
+        items.length === 1 ? `apply ${items[0]!.newId}` : `apply ${items.length} changes of one subject`,
       maxItems: MAX_CHANGES_PER_TRANSACTION,
       fits: (batch, item) => !batch.some((b) => b.eventPath === item.eventPath),
       body: (tx, items) => this.applyBatch(tx, items),
@@ -114,7 +109,12 @@ export class FirestoreEntitlementStore extends EntitlementStore {
     const change: PendingChange = { proposed, event, now, newId, legacyId, eventPath: eventRef(this.db, event).path };
     // Changes of one subject queued here at once are applied in one transaction (group commit, `applyBatch`).
     return this.duplicateOnRace(newId, () =>
-      this.changes.submit(proposed.subject.key, change, lockKeys, LEDGER_WAIT[event.transport.kind] ?? {}),
+      this.changes.submit(
+        proposed.subject.key,
+        change,
+        lockKeys,
+        LEDGER_QUEUE_MS[event.transport.kind] ?? DEFAULT_QUEUE_MS,
+      ),
     );
   }
 

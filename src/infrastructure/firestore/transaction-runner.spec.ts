@@ -79,30 +79,12 @@ describe('TransactionRunner batcher (group commit)', () => {
     const batcher = runner.batcher(spec(transactions));
     // Something else holds the documents for 150 ms.
     const held = runner.run('hold', ['k'], () => sleep(150));
-    const patient = batcher.submit('g', { id: 'patient' }, ['k'], { queueMs: 5_000 });
-    const hasty = batcher.submit('g', { id: 'hasty' }, ['k'], { queueMs: 50 });
+    const patient = batcher.submit('g', { id: 'patient' }, ['k'], 5_000);
+    const hasty = batcher.submit('g', { id: 'hasty' }, ['k'], 50);
     await expect(hasty).rejects.toThrow(new TransientError('gave up while queued (hasty)'));
     await expect(patient).resolves.toBe('done patient');
     await held;
     expect(transactions).toEqual([['patient']]);
-  });
-
-  it('should tell each caller of a batch to retry after its own transaction time, the transaction going on', async () => {
-    const transactions: string[][] = [];
-    const batcher = runnerWith((body) => body({} as Transaction)).batcher(
-      spec(transactions, {
-        body: async (_tx, items) => {
-          transactions.push(items.map((i) => i.id));
-          await sleep(150);
-          return items.map((i) => `done ${i.id}`);
-        },
-      }),
-    );
-    const hasty = batcher.submit('g', { id: 'hasty' }, ['k'], { transactionMs: 50 });
-    const patient = batcher.submit('g', { id: 'patient' }, ['k'], { transactionMs: 5_000 });
-    await expect(hasty).rejects.toThrow(new TransientError('Firestore transaction timed out (hasty,patient)'));
-    await expect(patient).resolves.toBe('done patient');
-    expect(transactions).toEqual([['hasty', 'patient']]);
   });
 
   it('should run the items of a batch alone when it failed for a reason one item may cause', async () => {

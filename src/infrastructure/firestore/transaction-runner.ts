@@ -5,9 +5,9 @@ import { KeyedMutex } from '../../common/keyed-mutex.js';
 import { ALREADY_EXISTS, isTransientFirestoreError } from './firestore-values.js';
 
 /**
- * How long one transaction may take, from its start, before its callers are told to retry, unless the caller
- * says (`transactionMs`). The time a transaction waited in this instance's queue does not count (it has a bound
- * of its own, `queueMs`): a change that waited behind others is not thrown away just as its turn came.
+ * How long one transaction may take, from its start, before its callers are told to retry. The time a
+ * transaction waited in this instance's queue does not count (it has a bound of its own, `queueMs`):
+ * a change that waited behind others is not thrown away just as its turn came.
  */
 export const TRANSACTION_DEADLINE_MS = 8_000;
 /** How long a transaction may wait in this instance's queue before it starts, unless its caller says. */
@@ -40,12 +40,6 @@ function track<T>(operation: Promise<T>): Promise<T> {
 export interface RunOptions {
   /** How long the caller waits for the transaction to start (default `DEFAULT_QUEUE_MS`). */
   queueMs?: number;
-  /**
-   * How long the caller waits for the transaction once started (default `TRANSACTION_DEADLINE_MS`). The
-   * transaction is not stopped then (it settles in the background, its documents queued until it does): this
-   * only says when its caller is told to retry.
-   */
-  transactionMs?: number;
 }
 
 /**
@@ -72,7 +66,6 @@ export interface BatchSpec<I, R> {
 /** One caller waiting for its share of a transaction: queued, then started, then settled once. */
 class Waiter<I, R> {
   state: 'queued' | 'started' | 'settled' = 'queued';
-  readonly transactionMs: number;
   readonly promise: Promise<R>;
   private settleOk!: (result: R) => void;
   private settleError!: (error: unknown) => void;
@@ -81,11 +74,10 @@ class Waiter<I, R> {
   constructor(
     readonly item: I,
     readonly lockKeys: readonly string[],
-    { queueMs = DEFAULT_QUEUE_MS, transactionMs = TRANSACTION_DEADLINE_MS }: RunOptions,
+    queueMs: number,
     what: string,
     onGiveUp: (waiter: Waiter<I, R>) => void,
   ) {
-    this.transactionMs = transactionMs;
     this.promise = new Promise<R>((resolve, reject) => {
       this.settleOk = resolve;
       this.settleError = reject;
@@ -139,7 +131,7 @@ export class TransactionRunner {
     body: (tx: Transaction) => Promise<T>,
     options: RunOptions = {},
   ): Promise<T> {
-    const waiter = new Waiter<undefined, T>(undefined, lockKeys, options, what, () => {});
+    const waiter = new Waiter<undefined, T>(undefined, lockKeys, options.queueMs ?? DEFAULT_QUEUE_MS, what, () => {});
     void track(
       this.queue.run(lockKeys, async () => {
         if (!waiter.start()) return;
@@ -161,9 +153,9 @@ export class TransactionRunner {
   }
 
   /**
-   * One transaction for the started `waiters`: each gets its result, or the (mapped) error; after its
-   * `transactionMs` a waiter is told to retry while the transaction settles in the background (its documents
-   * stay queued until it does, so nothing in this instance piles onto its locks).
+   * One transaction for the started `waiters`: each gets its result, or the (mapped) error; after
+   * `TRANSACTION_DEADLINE_MS` they are told to retry while the transaction settles in the background (its
+   * documents stay queued until it does, so nothing in this instance piles onto its locks).
    */
   private async transact<R>(
     what: string,
@@ -171,12 +163,9 @@ export class TransactionRunner {
     body: (tx: Transaction) => Promise<R[]>,
     split?: (error: unknown) => boolean,
   ): Promise<boolean> {
-    const timers = [...new Set(waiters.map((w) => w.transactionMs))].map((ms) =>
-      setTimeout(() => {
-        for (const w of waiters)
-          if (w.transactionMs === ms) w.fail(new TransientError(`Firestore transaction timed out (${what})`));
-      }, ms),
-    );
+    const timer = setTimeout(() => {
+      for (const w of waiters) w.fail(new TransientError(`Firestore transaction timed out (${what})`));
+    }, TRANSACTION_DEADLINE_MS);
     try {
       const results = await track(this.db.runTransaction(body, { maxAttempts: TRANSACTION_ATTEMPTS }));
       waiters.forEach((w, i) => w.succeed(results[i]!));
@@ -188,7 +177,7 @@ export class TransactionRunner {
       for (const w of waiters) w.fail(mapped);
       return false;
     } finally {
-      for (const timer of timers) clearTimeout(timer);
+      clearTimeout(timer);
     }
   }
 }
@@ -215,9 +204,9 @@ export class Batcher<I, R> {
     private readonly transact: Transact,
   ) {}
 
-  submit(group: string, item: I, lockKeys: readonly string[], options: RunOptions = {}): Promise<R> {
+  submit(group: string, item: I, lockKeys: readonly string[], queueMs = DEFAULT_QUEUE_MS): Promise<R> {
     let pending = this.groups.get(group);
-    const waiter = new Waiter<I, R>(item, lockKeys, options, this.spec.what([item]), (w) => {
+    const waiter = new Waiter<I, R>(item, lockKeys, queueMs, this.spec.what([item]), (w) => {
       const list = this.groups.get(group);
       const at = list?.indexOf(w) ?? -1;
       if (at >= 0) list!.splice(at, 1);
