@@ -86,7 +86,9 @@ export class FirestoreEntitlementStore extends EntitlementStore {
     this.graceHours = config.policy.lifecycle.graceHours;
     this.changes = runner.batcher<PendingChange, LedgerResult>({
       what: (items) =>
-        items.length === 1 ? `apply ${items[0]!.newId}` : `apply ${items.length} changes of one subject`,
+        items.length === 1
+          ? `apply ${items[0]!.newId}`
+          : `apply ${items.length} changes of one subject: ${items[0]!.newId}, …`,
       maxItems: MAX_CHANGES_PER_TRANSACTION,
       fits: (batch, item) => !batch.some((b) => b.eventPath === item.eventPath),
       body: (tx, items) => this.applyBatch(tx, items),
