@@ -127,6 +127,7 @@ describe('Decision check (POST /lifecycle/v1/check-decisions)', () => {
     const decidedEntitlement = await entitlementWhere(stack.store, parked!, (e) => e.status !== 'pending_approval');
     expect(decidedEntitlement.awaiting ?? null).toBeNull();
     await entitlementWhere(stack.store, changing!, (e) => e.awaiting?.decision !== 'planChange');
+    clock.advance(HOUR);
     const after = await check();
     expect(after.body).toMatchObject({ overdue: 0, decisions: [] });
     expect(overdueLines()).toHaveLength(3);
