@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIFECYCLE_DEFAULTS } from '../lifecycle/lifecycle.defaults.js';
 
 const csv = z.string().transform((s) =>
   s
@@ -177,6 +178,16 @@ export const envSchema = z.object({
   SCHEDULER_SERVICE_ACCOUNT: z.email().optional(),
   /** Run the lifecycle jobs in-process every N seconds (local sandbox); 0 = off, Cloud Scheduler calls the triggers. */
   LIFECYCLE_TIMER_SECONDS: sandboxOnly(z.coerce.number().int().min(0).max(86_400).default(0)),
+  /**
+   * The reconciliation's brake (docs/lifecycle.md, "Gone"): entitlements one run may end because Google answers 404
+   * for them; the rest are reported in the run's errors, not ended. 0: none is ended, every 404 is only reported.
+   */
+  RECONCILE_MAX_GONE_PER_RUN: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(LIFECYCLE_DEFAULTS.reconcile.maxGonePerRun),
   /**
    * Usage reporting to Service Control (docs/usage-reporting.md): the reporter job runs when true. Windows are
    * this many minutes long, aligned to the epoch (60: hourly reports ending on the hour, as Google asks).

@@ -39,8 +39,9 @@ export const LIFECYCLE_DEFAULTS = {
     /** A run gives up after this many failed items (the Procurement API or Firestore is probably down). */
     maxErrors: 25,
     /**
-     * Entitlements one run may end because Google answers 404. More than that smells of a wrong
-     * MARKETPLACE_PROVIDER_ID or project rather than of real deletions: the rest are reported, not ended.
+     * Default of RECONCILE_MAX_GONE_PER_RUN (src/config/env.schema.ts): entitlements one run may end because Google
+     * answers 404. More than that smells of a wrong MARKETPLACE_PROVIDER_ID or project rather than of real deletions:
+     * the rest are reported, not ended.
      */
     maxGonePerRun: 50,
     /** The in-process timer reconciles on every Nth tick only: it costs Procurement API calls. */

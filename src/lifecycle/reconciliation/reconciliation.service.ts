@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TransientError } from '../../common/errors/app-error.js';
 import { AppLogger } from '../../common/logging/app-logger.js';
+import { AppConfig } from '../../config/app-config.js';
 import { Clock } from '../../entitlements/clock.js';
 import { EntitlementStore } from '../../entitlements/entitlement-store.js';
 import type { InboundEvent } from '../../entitlements/inbound-event.js';
@@ -98,6 +99,7 @@ export class Reconciliation {
     private readonly ledger: Ledger,
     private readonly clock: Clock,
     private readonly logger: AppLogger,
+    private readonly config: AppConfig,
   ) {}
 
   async run(runId: string, budget = new RunBudget(LIFECYCLE_DEFAULTS.budgetMs.job)): Promise<ReconcileReport> {
@@ -372,9 +374,10 @@ export class Reconciliation {
     report.checked++;
     if (!stored.subject) return;
     const endedSoFar = report.drift.filter((d) => d.differences[0]?.startsWith('gone:')).length;
-    if (endedSoFar >= LIFECYCLE_DEFAULTS.reconcile.maxGonePerRun) {
+    const brake = this.config.env.RECONCILE_MAX_GONE_PER_RUN;
+    if (endedSoFar >= brake) {
       throw new Error(
-        `Google answers 404; not ended: over ${LIFECYCLE_DEFAULTS.reconcile.maxGonePerRun} this run (check MARKETPLACE_PROVIDER_ID)`,
+        `Google answers 404; not ended: over ${brake} this run (check MARKETPLACE_PROVIDER_ID, RECONCILE_MAX_GONE_PER_RUN)`,
       );
     }
     const change = goneChange(stored, `reconcile-${report.runId}-${stored.externalId}-gone`);
