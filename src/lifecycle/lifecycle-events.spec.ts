@@ -51,6 +51,8 @@ describe('windowAction', () => {
   });
 
   it('should leave erased and final entitlements alone', () => {
+    expect(windowAction(record({ subject: null }), new Date(T0.getTime() + HOUR), 0)).toBe('none');
+    expect(windowAction(record({ erasedAt: T0 }), new Date(T0.getTime() + HOUR), 0)).toBe('none');
     expect(windowAction(record({ subject: null, erasedAt: T0 }), new Date(T0.getTime() + HOUR), 0)).toBe('none');
     expect(windowAction(record({ status: 'expired', active: false }), new Date(T0.getTime() + HOUR), 0)).toBe('none');
     expect(windowAction(record({ status: 'cancelled' }), new Date(T0.getTime() + HOUR), 0)).toBe('none');
@@ -96,6 +98,7 @@ describe('lifecycle changes', () => {
       eventKey: `start:purchasely:sub-1:${T0.getTime()}`,
       eventType: 'LIFECYCLE_STARTED',
       status: 'pending_cancellation',
+      actor: { type: 'system', id: 'start-sweep' },
     });
   });
 

@@ -39,4 +39,23 @@ describe('AccessList', () => {
   it('should match the hash a shell computes (docs/admin-api.md: printf %s "$KEY" | sha256sum)', () => {
     expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
+  it('should give the first of two names configured with the same key hash', () => {
+    const twice = new AccessList({
+      approvers: [],
+      viewers: [],
+      apiKeys: [
+        { name: 'first', role: 'viewer', sha256: sha256Hex(KEY_A) },
+        { name: 'second', role: 'approver', sha256: sha256Hex(KEY_A) },
+      ],
+    });
+    expect(twice.keyFor(KEY_A)).toEqual({ name: 'first', role: 'viewer' });
+  });
+
+  it('should accept people only when some approver or viewer is listed', () => {
+    const list = (approvers: string[], viewers: string[]) => new AccessList({ approvers, viewers, apiKeys: [] });
+    expect(list([], []).acceptsUsers).toBe(false);
+    expect(list(['a@example.com'], []).acceptsUsers).toBe(true);
+    expect(list([], ['v@example.com']).acceptsUsers).toBe(true);
+    expect(list(['a@example.com'], ['v@example.com', 'w@example.com']).acceptsUsers).toBe(true);
+  });
 });

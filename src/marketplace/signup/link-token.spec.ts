@@ -74,4 +74,36 @@ describe('link tokens', () => {
     expect(nonces.size).toBe(1000);
     expect([...nonces].every((n) => /^[A-Za-z0-9_-]{24}$/.test(n))).toBe(true);
   });
+  it('should take a token of exactly 1,024 characters and refuse one longer', () => {
+    // 735 bytes of JSON are 980 base64url characters; with the dot and the 43 of the signature, 1,024.
+    const bare = JSON.stringify({
+      v: 1,
+      acct: '',
+      nonce: payload.nonce,
+      exp: Math.floor(payload.expiresAt.getTime() / 1000),
+    }).length;
+    const sized = (jsonBytes: number) => signLinkToken(SECRET, { ...payload, accountId: 'E'.repeat(jsonBytes - bare) });
+    expect(sized(735)).toHaveLength(1024);
+    expect(readLinkToken(SECRET, sized(735), NOW).ok).toBe(true);
+    expect(sized(736).length).toBeGreaterThan(1024);
+    expect(readLinkToken(SECRET, sized(736), NOW)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('should refuse a nonce with characters around an otherwise good one', () => {
+    const signed = (body: unknown) => {
+      const encoded = Buffer.from(JSON.stringify(body)).toString('base64url');
+      return `${encoded}.${createHmac('sha256', SECRET).update(`marketplace-link.v1.${encoded}`).digest('base64url')}`;
+    };
+    const exp = Math.floor(NOW.getTime() / 1000) + 600;
+    for (const nonce of [`${payload.nonce}!`, `!${payload.nonce}`, 'n'.repeat(65)]) {
+      expect(readLinkToken(SECRET, signed({ v: 1, acct: 'E-1', nonce, exp }), NOW)).toEqual({
+        ok: false,
+        reason: 'malformed',
+      });
+    }
+    expect(readLinkToken(SECRET, `!${signLinkToken(SECRET, payload)}`, NOW)).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+  });
 });

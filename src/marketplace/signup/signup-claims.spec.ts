@@ -50,4 +50,19 @@ describe('sign-up token claims', () => {
     expect(orderIdsOf(undefined)).toEqual([]);
     expect(orderIdsOf(null)).toEqual([]);
   });
+  it('should read at most 100 orders and roles, and a lone value as a list of one', () => {
+    const many = Array.from({ length: 150 }, (_, i) => `o${i}`);
+    expect(orderIdsOf(many)).toEqual(many.slice(0, 100));
+    expect(signupClaimsOf({ ...base, google: { roles: many } }).google.roles).toEqual(many.slice(0, 100));
+    expect(orderIdsOf(7)).toEqual(['7']);
+    expect(orderIdsOf(false)).toEqual([]);
+    expect(orderIdsOf({})).toEqual([]);
+  });
+
+  it('should drop ids that end in a slash and numbers that are not finite', () => {
+    expect(orderIdsOf(['providers/p/orders/', 'x'])).toEqual(['x']);
+    expect(orderIdsOf([Number.NaN, Number.POSITIVE_INFINITY, '1'])).toEqual(['1']);
+    expect(signupClaimsOf({ ...base, google: { user_identity: Number.NaN } }).google.user_identity).toBeNull();
+    expect(signupClaimsOf({ ...base, google: { user_identity: 12 } }).google.user_identity).toBe('12');
+  });
 });

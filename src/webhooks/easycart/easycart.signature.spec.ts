@@ -130,3 +130,17 @@ describe('verifyEasyCartRequest', () => {
     });
   });
 });
+
+describe('verifyEasyCartRequest: the sha256= prefix', () => {
+  it('should strip the prefix only at the start of the header', () => {
+    const sig = hmacSha256Hex(NEW_KEY, RAW);
+    expect(verifyEasyCartRequest(signed, proof({ signature: ` SHA256=${sig} ` }))).toEqual({
+      ok: true,
+      by: 'signature',
+    });
+    expect(verifyEasyCartRequest(signed, proof({ signature: `${sig.slice(0, 8)}sha256=${sig.slice(8)}` }))).toEqual({
+      ok: false,
+      problem: 'bad_signature',
+    });
+  });
+});

@@ -193,3 +193,22 @@ describe('verifyPurchaselySignature', () => {
     });
   });
 });
+
+describe('verifyPurchaselySignature: edges', () => {
+  it('should read a timestamp of exactly 1e11 as milliseconds', () => {
+    const at = '100000000000';
+    const body = Buffer.from(vector.rawBody, 'utf8');
+    const sig = hmacSha256Hex(vector.secret, Buffer.concat([Buffer.from(at, 'utf8'), body]));
+    expect(
+      verifyPurchaselySignature(request({ timestamp: at, signature: sig }), options({ now: new Date(1e11) })),
+    ).toEqual({ ok: true, scheme: 'timestamp-body' });
+  });
+
+  it('should refuse a wrong deprecated signature even when deprecated schemes are allowed', () => {
+    const result = verifyPurchaselySignature(
+      request({ signature: undefined, deprecatedSignature: 'ab'.repeat(32) }),
+      options({ allowDeprecated: true }),
+    );
+    expect(result).toMatchObject({ ok: false });
+  });
+});

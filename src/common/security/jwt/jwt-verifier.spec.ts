@@ -184,4 +184,34 @@ describe('verifyJwt', () => {
       { numRuns: 300 },
     );
   });
+  it('should refuse a token with trailing characters, or a kid that is empty, before any key is looked up', async () => {
+    const valid = await sign();
+    const before = keys.lookups;
+    expect(await reasonFor(`${valid}!`)).toBe('malformed');
+    expect(await reasonFor(`${valid} `)).toBe('malformed');
+    expect(await reasonFor(await sign({}, { kid: '' }))).toBe('kid');
+    expect(keys.lookups).toBe(before);
+  });
+
+  it('should accept an iat exactly at the tolerance ahead of now, and refuse one a second later', async () => {
+    const nowMs = Date.now();
+    const t = Math.floor(nowMs / 1000);
+    const at = (iat: number) => sign({ iat, exp: iat + 600 });
+    expect(await reasonFor(await at(t + 10), { clockToleranceSec: 10, now: () => t * 1000 })).toBe('accepted');
+    expect(await reasonFor(await at(t + 11), { clockToleranceSec: 10, now: () => t * 1000 })).toBe('iat');
+  });
+
+  it('should refuse a required claim that is null or empty', async () => {
+    expect(await reasonFor(await sign({ acct: null }), { requiredClaims: ['acct'] })).toBe('claim:acct');
+    expect(await reasonFor(await sign({ acct: '' }), { requiredClaims: ['acct'] })).toBe('claim:acct');
+    expect(await reasonFor(await sign({ acct: 0 }), { requiredClaims: ['acct'] })).toBe('accepted');
+  });
+
+  it('should name its error and explain a missing issuer or audience', async () => {
+    const error = await verifyJwt('x', options).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('InvalidTokenError');
+    await expect(verifyJwt(await sign(), { ...options, issuers: [] })).rejects.toThrow(
+      'verifyJwt needs at least one issuer and an audience',
+    );
+  });
 });
