@@ -251,6 +251,7 @@ describe('planApply: the entitlement record', () => {
       details: { a: 1 },
       erasedAt: null,
       pendingNoticeFor: null,
+      awaiting: null,
     });
   });
 
