@@ -14,6 +14,8 @@ const mutate = [
   'src/entitlements/entitlement.ts',
   'src/entitlements/ledger-plan.ts',
   'src/lifecycle/lifecycle-events.ts',
+  // decisions left to an admin too long (the "Decisions overdue" alert)
+  'src/lifecycle/overdue-decisions.ts',
   // signature and token checks
   'src/common/security/hmac.ts',
   'src/webhooks/purchasely/purchasely.signature.ts',

@@ -82,6 +82,15 @@ describe('awaiting: since when a decision waits for an admin', () => {
     expect(changeApproved.awaiting).toBeNull();
   });
 
+  it('should start a new wait when a different decision takes over, not carry the old one', () => {
+    // The purchase waited for an admin since hour 1; Google then shows a plan change waiting for one (hour 6).
+    const switched = applyAll(
+      gcp(1, 'pending_approval', { approval: 'awaiting_admin' }),
+      gcp(6, 'pending_plan_change', { planChangeApproval: 'awaiting_admin' }),
+    );
+    expect(switched.awaiting).toEqual({ decision: 'planChange', since: at(6) });
+  });
+
   it('should not count a purchase approved by policy or parked for the sign-up as waiting for an admin', () => {
     expect(applyAll(gcp(0, 'pending_approval', { approval: 'awaiting_account' })).awaiting).toBeNull();
     expect(applyAll(gcp(0, 'active', {})).awaiting).toBeNull();

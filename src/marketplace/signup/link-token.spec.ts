@@ -26,6 +26,19 @@ describe('link tokens', () => {
     expect(readLinkToken(SECRET, `${forged}.${signature}`, NOW)).toEqual({ ok: false, reason: 'signature' });
   });
 
+  it('should answer malformed, not throw, for a correctly signed body that is not JSON or not an object of claims', () => {
+    // Signed the way the service signs (same purpose prefix): only the body's content is wrong.
+    const signed = (text: string) => {
+      const body = Buffer.from(text).toString('base64url');
+      const mac = createHmac('sha256', SECRET).update(`marketplace-link.v1.${body}`).digest('base64url');
+      return `${body}.${mac}`;
+    };
+    expect(readLinkToken(SECRET, signed('{"v":1,"acct":'), NOW)).toEqual({ ok: false, reason: 'malformed' });
+    expect(readLinkToken(SECRET, signed('not json at all'), NOW)).toEqual({ ok: false, reason: 'malformed' });
+    expect(readLinkToken(SECRET, signed('null'), NOW)).toEqual({ ok: false, reason: 'malformed' });
+    expect(readLinkToken(SECRET, signed('[1,2]'), NOW)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
   it('should refuse a token at and after its expiry', () => {
     const token = signLinkToken(SECRET, payload);
     expect(readLinkToken(SECRET, token, new Date(payload.expiresAt.getTime() - 1000)).ok).toBe(true);

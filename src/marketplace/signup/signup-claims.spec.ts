@@ -59,6 +59,15 @@ describe('sign-up token claims', () => {
     expect(orderIdsOf({})).toEqual([]);
   });
 
+  it('should drop roles and orders that are objects, booleans or lists inside the list, never read them as text', () => {
+    const odd = [{ role: 'account_admin' }, true, false, ['nested'], null, undefined];
+    expect(signupClaimsOf({ ...base, google: { roles: [...odd, 'account_admin'] } }).google.roles).toEqual([
+      'account_admin',
+    ]);
+    expect(signupClaimsOf({ ...base, google: { roles: true } }).google.roles).toEqual([]);
+    expect(orderIdsOf([...odd, 'order-1'])).toEqual(['order-1']);
+  });
+
   it('should drop ids that end in a slash and numbers that are not finite', () => {
     expect(orderIdsOf(['providers/p/orders/', 'x'])).toEqual(['x']);
     expect(orderIdsOf([Number.NaN, Number.POSITIVE_INFINITY, '1'])).toEqual(['1']);

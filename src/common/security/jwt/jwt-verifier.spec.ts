@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { base64url, type CryptoKey } from 'jose';
+import { base64url, CompactSign, generateKeyPair, type CryptoKey } from 'jose';
 import { createTestKey, signToken, type SignOptions, type TestKey } from '../../../../test/support/test-issuer.js';
 import { InvalidTokenError, MAX_TOKEN_LENGTH, verifyJwt, type VerifyJwtOptions } from './jwt-verifier.js';
 import { KeyFetchError, KeySource } from './key-source.js';
@@ -73,6 +73,43 @@ describe('verifyJwt', () => {
     }
     expect(await reasonFor(`e30.${p}.${s}`)).toBe('alg');
     expect(await reasonFor(`bm90IGpzb24.${p}.${s}`)).toBe('malformed');
+  });
+
+  it('should accept a token of exactly MAX_TOKEN_LENGTH characters and refuse one character more', async () => {
+    // Pad a claim until the signed token is exactly at the bound (base64url makes some lengths unreachable
+    // with one claim: a second one shifts the payload's length by a few bytes).
+    let exact: string | undefined;
+    for (let shift = 0; !exact && shift < 4; shift++) {
+      for (let n = 5_000; n < MAX_TOKEN_LENGTH; n += 1) {
+        const token = await sign({ pad: 'x'.repeat(n), ...(shift ? { s: 'y'.repeat(shift) } : {}) });
+        if (token.length === MAX_TOKEN_LENGTH) exact = token;
+        if (token.length >= MAX_TOKEN_LENGTH) break;
+      }
+    }
+    expect(exact?.length).toBe(MAX_TOKEN_LENGTH);
+    expect(await reasonFor(exact)).toBe('accepted');
+    // One more character (a longer signature part) is refused on its length, before any parsing or key lookup.
+    const before = keys.lookups;
+    expect(await reasonFor(`${exact!}A`)).toBe('malformed');
+    expect(keys.lookups).toBe(before);
+  });
+
+  it('should answer malformed, not throw something else, for a signed payload that is not a JSON object', async () => {
+    for (const payload of ['not json', '[1,2,3]', '"a string"', 'null']) {
+      const token = await new CompactSign(new TextEncoder().encode(payload))
+        .setProtectedHeader({ alg: 'RS256', kid: key.kid })
+        .sign(key.privateKey);
+      expect([payload, await reasonFor(token)]).toEqual([payload, 'malformed']);
+    }
+  });
+
+  it("should not blame the token when the service's own key is unusable: the error is the service's, not a 401", async () => {
+    // A key source that hands out a key of another type (a configuration bug) makes jose throw a TypeError.
+    const { publicKey } = await generateKeyPair('ES256');
+    const wrong = new StaticKeySource(new Map([[key.kid, publicKey]]));
+    const error = await verifyJwt(await sign(), { ...options, keys: wrong }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).not.toBeInstanceOf(InvalidTokenError);
   });
 
   it('should refuse none, HS256 and other algorithms before looking up any key', async () => {
