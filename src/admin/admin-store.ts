@@ -6,6 +6,7 @@ import type { LifecycleRun, RecordedJob } from '../lifecycle/lifecycle-store.js'
 import type { SignupState } from '../marketplace/events/accounts.js';
 import type { AccountRecord } from '../marketplace/marketplace-store.js';
 import type { ApprovalStage } from '../marketplace/events/decision.js';
+import type { RefusalSample } from '../webhooks/common/refusal-tally.js';
 import type { AdminRole } from './auth/roles.js';
 
 /** A page of a list, in document-id order; `next` is the id to continue after, null on the last page. */
@@ -59,7 +60,7 @@ export interface EventRecord {
   resolution: Resolution | null;
   raw?: string | null;
   /** Aggregate of refused (unauthenticated) requests: only on `REFUSED` records; `samples` only when one is read. */
-  refusals?: { count: number; throttled: number; firstAt: Date; lastAt: Date; samples?: unknown[] };
+  refusals?: { count: number; throttled: number; firstAt: Date; lastAt: Date; samples?: RefusalSample[] };
 }
 
 /** `actions/{key}`: the once-only claim on a Procurement call (MarketplaceStore.claimAction). */

@@ -4,7 +4,7 @@ import { AppError } from '../common/errors/app-error.js';
 import { AdminStore } from '../admin/admin-store.js';
 import { decodeCursor, idParam, pageBody, parseRequest } from '../admin/admin.schemas.js';
 import { AdminRoute } from '../admin/auth/roles.js';
-import { ref } from '../admin/openapi/schemas.js';
+import { EntitlementUsage, UsageReporter } from './usage.openapi.js';
 import { USAGE_DEFAULTS } from './usage.defaults.js';
 import { UsageStore } from './usage-store.js';
 
@@ -27,7 +27,8 @@ export class UsageAdminController {
     operationId: 'getUsageReporter',
     summary: "The usage reporter's last run: its figures and errors (all runs: GET /admin/v1/runs?job=usage)",
     tags: ['usage'],
-    response: { status: 200, description: 'The last run, or null before the first', schema: ref('UsageReporter') },
+    errors: [503],
+    response: { status: 200, description: 'The last run, or null before the first', schema: UsageReporter },
   })
   async reporter() {
     const page = await this.admin.listRuns({ job: 'usage' }, { pageSize: 1 });
@@ -45,8 +46,8 @@ export class UsageAdminController {
     tags: ['usage'],
     params: { entitlementId: 'The entitlement id (`gcp:<ENTITLEMENT_ID>`)' },
     query: windowsQuery,
-    response: { status: 200, description: 'The usage and one page of windows', schema: ref('EntitlementUsage') },
-    errors: [400, 404],
+    response: { status: 200, description: 'The usage and one page of windows', schema: EntitlementUsage },
+    errors: [400, 404, 503],
   })
   async entitlement(@Param('entitlementId') entitlementId: string, @Query() query: unknown) {
     const id = idParam('entitlementId', entitlementId);

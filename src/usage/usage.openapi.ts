@@ -1,69 +1,68 @@
-import type { JsonSchema } from '../admin/auth/roles.js';
+import { z } from 'zod';
+import { anyObject, component, instant, nullableInstant, page, Run } from '../admin/openapi/responses.js';
 
-/** Response bodies of the usage admin routes (merged into the admin API's `components.schemas`). */
-const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
-const dateTime = { type: 'string', format: 'date-time' };
-const nullableDate = { type: ['string', 'null'], format: 'date-time' };
+/** Response bodies of the usage admin routes (components of the admin API's OpenAPI document, responses.ts). */
 
-export const USAGE_SCHEMAS: Record<string, JsonSchema> = {
-  UsageWindow: {
-    type: 'object',
-    description: '`usage/{entitlementId}/windows/{metric}:{startMs}`: one Service Control operation',
-    required: ['id', 'metric', 'start', 'end', 'value', 'records', 'operationId', 'state'],
-    properties: {
-      id: { type: 'string' },
-      entitlementId: { type: 'string' },
-      metric: { type: 'string' },
-      serviceControlName: { type: 'string' },
-      type: { type: 'string', enum: ['int64', 'double'] },
-      start: dateTime,
-      end: dateTime,
-      value: { type: 'string', description: 'The sum (int64: exact decimal string)' },
-      records: { type: 'integer' },
-      lateRecords: { type: 'integer', description: 'Records timed before `start` (their own window was reported)' },
-      operationId: {
-        type: 'string',
-        description: 'UUID v5 of (entitlement, metric, start): the same on every attempt',
-      },
-      state: { type: 'string', enum: ['collecting', 'pending', 'sending', 'reported', 'refused', 'uncertain'] },
-      final: { type: 'boolean' },
-      attempts: { type: 'integer' },
-      lastError: { type: ['string', 'null'] },
-      checkErrors: { type: 'array', items: { type: 'object' } },
-      reportedAt: nullableDate,
-    },
-  },
-  EntitlementUsage: {
-    type: 'object',
-    required: ['usage', 'pendingRecords', 'windows'],
-    properties: {
-      usage: {
-        type: 'object',
-        description: '`usage/{entitlementId}`',
-        properties: {
-          entitlementId: { type: 'string' },
-          since: dateTime,
-          open: { type: 'boolean' },
-          checkpoints: { type: 'object', additionalProperties: dateTime },
-          stopped: { type: ['object', 'null'], description: 'Reporting stopped by check errors: reason, codes, at' },
-          finalAt: nullableDate,
-          lastReportedAt: nullableDate,
-        },
-      },
-      pendingRecords: { type: 'integer', description: 'Records not in a window yet' },
-      windows: {
-        type: 'object',
-        required: ['items', 'nextCursor'],
-        properties: { items: { type: 'array', items: ref('UsageWindow') }, nextCursor: { type: ['string', 'null'] } },
-      },
-    },
-  },
-  UsageReporter: {
-    type: 'object',
-    required: ['lastRun', 'errors'],
-    properties: {
-      lastRun: { oneOf: [ref('Run'), { type: 'null' }] },
-      errors: { type: 'array', items: { type: 'object' }, description: "The last run's per-entitlement errors" },
-    },
-  },
-};
+export const UsageWindow = component(
+  'UsageWindow',
+  z
+    .object({
+      id: z.string(),
+      entitlementId: z.string(),
+      metric: z.string(),
+      serviceControlName: z.string(),
+      type: z.enum(['int64', 'double']),
+      start: instant,
+      end: instant,
+      value: z.string().meta({ description: 'The sum (int64: exact decimal string)' }),
+      records: z.int(),
+      lateRecords: z.int().meta({ description: 'Records timed before `start` (their own window was reported)' }),
+      operationId: z
+        .string()
+        .meta({ description: 'UUID v5 of (entitlement, metric, start): the same on every attempt' }),
+      state: z.enum(['collecting', 'pending', 'sending', 'reported', 'refused', 'uncertain']),
+      final: z.boolean(),
+      attempts: z.int(),
+      lastError: z.string().nullable(),
+      checkErrors: z.array(
+        z.object({ code: z.string(), detail: z.string().nullable(), subject: z.string().nullable() }),
+      ),
+      createdAt: instant,
+      updatedAt: instant,
+      reportedAt: nullableInstant,
+      leaseUntil: nullableInstant.meta({ description: 'While `sending`: until when its sender holds it' }),
+    })
+    .meta({ description: '`usage/{entitlementId}/windows/{metric}:{startMs}`: one Service Control operation' }),
+);
+
+export const EntitlementUsage = component(
+  'EntitlementUsage',
+  z.object({
+    usage: z
+      .object({
+        entitlementId: z.string(),
+        since: instant,
+        open: z.boolean(),
+        checkpoints: z.record(z.string(), instant),
+        stopped: z
+          .object({ reason: z.string(), codes: z.array(z.string()), at: instant, entitlementVersion: z.int() })
+          .nullable()
+          .meta({ description: 'Reporting stopped by check errors: reason, codes, at' }),
+        finalAt: nullableInstant,
+        lastReportedAt: nullableInstant,
+        createdAt: instant,
+        updatedAt: instant,
+      })
+      .meta({ description: '`usage/{entitlementId}`' }),
+    pendingRecords: z.int().meta({ description: 'Records not in a window yet' }),
+    windows: page(UsageWindow),
+  }),
+);
+
+export const UsageReporter = component(
+  'UsageReporter',
+  z.object({
+    lastRun: Run.nullable(),
+    errors: z.array(anyObject()).meta({ description: "The last run's per-entitlement errors" }),
+  }),
+);

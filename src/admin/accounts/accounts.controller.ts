@@ -3,7 +3,7 @@ import { accountsQuery, approveBody, idParam, parseRequest, rejectBody, resetBod
 import { AdminViews } from '../admin-views.service.js';
 import { CurrentPrincipal } from '../auth/admin-auth.guard.js';
 import { AdminRoute, type Principal } from '../auth/roles.js';
-import { ref } from '../openapi/schemas.js';
+import { AccountActionResult, AccountDetail, AccountPage } from '../openapi/responses.js';
 import { AccountActions } from './account-actions.service.js';
 
 const ID = { accountId: 'Marketplace account id' };
@@ -23,7 +23,8 @@ export class AccountsController {
     description: '`signup=PENDING`: the sign-ups waiting for a decision. Without the sign-up token data (`google`).',
     tags: ['accounts'],
     query: accountsQuery,
-    response: { status: 200, description: 'One page, in id order', schema: ref('AccountPage') },
+    errors: [503],
+    response: { status: 200, description: 'One page, in id order', schema: AccountPage },
   })
   list(@Query() query: unknown) {
     return this.views.accounts(parseRequest(accountsQuery, query));
@@ -36,8 +37,8 @@ export class AccountsController {
     summary: 'A Marketplace account as mirrored, with the ids of its entitlements',
     tags: ['accounts'],
     params: ID,
-    errors: [404],
-    response: { status: 200, description: 'The account', schema: ref('AccountDetail') },
+    errors: [404, 503],
+    response: { status: 200, description: 'The account', schema: AccountDetail },
   })
   get(@Param('accountId') accountId: string) {
     return this.views.account(idParam('accountId', accountId));
@@ -54,8 +55,8 @@ export class AccountsController {
     tags: ['accounts'],
     params: ID,
     body: approveBody,
-    errors: [400, 404, 409],
-    response: { status: 200, description: 'Approved', schema: ref('AccountActionResult') },
+    errors: [400, 404, 409, 503],
+    response: { status: 200, description: 'Approved', schema: AccountActionResult },
   })
   approve(@CurrentPrincipal() principal: Principal, @Param('accountId') accountId: string, @Body() body: unknown) {
     const { reason } = parseRequest(approveBody, body);
@@ -71,8 +72,8 @@ export class AccountsController {
     tags: ['accounts'],
     params: ID,
     body: rejectBody,
-    errors: [400, 404, 409],
-    response: { status: 200, description: 'Rejected', schema: ref('AccountActionResult') },
+    errors: [400, 404, 409, 503],
+    response: { status: 200, description: 'Rejected', schema: AccountActionResult },
   })
   reject(@CurrentPrincipal() principal: Principal, @Param('accountId') accountId: string, @Body() body: unknown) {
     const { reason } = parseRequest(rejectBody, body);
@@ -90,8 +91,8 @@ export class AccountsController {
     tags: ['accounts'],
     params: ID,
     body: resetBody,
-    errors: [400, 404, 409],
-    response: { status: 200, description: 'Reset', schema: ref('AccountActionResult') },
+    errors: [400, 404, 409, 503],
+    response: { status: 200, description: 'Reset', schema: AccountActionResult },
   })
   reset(@CurrentPrincipal() principal: Principal, @Param('accountId') accountId: string, @Body() body: unknown) {
     const { reason, testAccount } = parseRequest(resetBody, body);

@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { eventStatsQuery, parseRequest, runsQuery } from '../admin.schemas.js';
 import { AdminViews } from '../admin-views.service.js';
 import { AdminRoute } from '../auth/roles.js';
-import { ref } from '../openapi/schemas.js';
+import { EventCounts, RunPage } from '../openapi/responses.js';
 
 /** What the service did lately: inbound events counted per source and outcome, and the lifecycle runs. */
 @Controller('admin/v1')
@@ -18,7 +18,8 @@ export class ActivityController {
       'One Firestore count per source and outcome over `receivedAt` (index `events (source, outcome, receivedAt)`); every pair is listed, zeros included.',
     tags: ['activity'],
     query: eventStatsQuery,
-    response: { status: 200, description: 'The counts', schema: ref('EventCounts') },
+    errors: [503],
+    response: { status: 200, description: 'The counts', schema: EventCounts },
   })
   eventCounts(@Query() query: unknown) {
     return this.views.eventStats(parseRequest(eventStatsQuery, query));
@@ -33,7 +34,8 @@ export class ActivityController {
       'One record per run whatever came of it (`ok: false` with the error when it could not proceed); kept 30 days (docs/lifecycle.md).',
     tags: ['activity'],
     query: runsQuery,
-    response: { status: 200, description: 'One page, newest first', schema: ref('RunPage') },
+    errors: [503],
+    response: { status: 200, description: 'One page, newest first', schema: RunPage },
   })
   runs(@Query() query: unknown) {
     return this.views.runs(parseRequest(runsQuery, query));

@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { auditQuery, parseRequest } from '../admin.schemas.js';
 import { AdminViews } from '../admin-views.service.js';
 import { AdminRoute } from '../auth/roles.js';
-import { ref } from '../openapi/schemas.js';
+import { AuditPage } from '../openapi/responses.js';
 
 @Controller('admin/v1/audit')
 export class AuditController {
@@ -15,7 +15,8 @@ export class AuditController {
     summary: 'Admin actions, newest first, optionally for one target',
     tags: ['audit'],
     query: auditQuery,
-    response: { status: 200, description: 'One page', schema: ref('AuditPage') },
+    errors: [503],
+    response: { status: 200, description: 'One page', schema: AuditPage },
   })
   list(@Query() query: unknown) {
     return this.views.audit(parseRequest(auditQuery, query));

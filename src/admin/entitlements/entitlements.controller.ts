@@ -13,7 +13,7 @@ import {
 import { AdminViews } from '../admin-views.service.js';
 import { CurrentPrincipal } from '../auth/admin-auth.guard.js';
 import { AdminRoute, type Principal } from '../auth/roles.js';
-import { ref } from '../openapi/schemas.js';
+import { EntitlementActionResult, EntitlementDetail, EntitlementPage, EventPage } from '../openapi/responses.js';
 import { EntitlementActions } from './entitlement-actions.service.js';
 
 const ID = { id: 'Entitlement id, `{source}:{externalId}` (e.g. `gcp:<ENTITLEMENT_ID>`)' };
@@ -33,7 +33,8 @@ export class EntitlementsController {
       "List entitlements, filtered by status, source, product, Marketplace account, or the subject's e-mail or user id",
     tags: ['entitlements'],
     query: entitlementsQuery,
-    response: { status: 200, description: 'One page, in id order', schema: ref('EntitlementPage') },
+    errors: [503],
+    response: { status: 200, description: 'One page, in id order', schema: EntitlementPage },
   })
   list(@Query() query: unknown) {
     return this.views.listEntitlements(parseRequest(entitlementsQuery, query));
@@ -48,7 +49,8 @@ export class EntitlementsController {
       '`scope=admin` (default): those the policy leaves to an admin (`details.marketplace.approval = awaiting_admin`); `scope=all`: every pending approval, including those waiting for the account.',
     tags: ['entitlements'],
     query: pendingQuery,
-    response: { status: 200, description: 'One page, in id order', schema: ref('EntitlementPage') },
+    errors: [503],
+    response: { status: 200, description: 'One page, in id order', schema: EntitlementPage },
   })
   approvals(@Query() query: unknown) {
     return this.views.pendingApprovals(parseRequest(pendingQuery, query));
@@ -63,7 +65,8 @@ export class EntitlementsController {
       '`scope=admin` (default): changes waiting for an admin (`planChangeApproval = awaiting_admin`); `scope=all`: also approved changes waiting for the billing cycle to end.',
     tags: ['entitlements'],
     query: pendingQuery,
-    response: { status: 200, description: 'One page, in id order', schema: ref('EntitlementPage') },
+    errors: [503],
+    response: { status: 200, description: 'One page, in id order', schema: EntitlementPage },
   })
   planChanges(@Query() query: unknown) {
     return this.views.pendingPlanChanges(parseRequest(pendingQuery, query));
@@ -76,8 +79,8 @@ export class EntitlementsController {
     summary: 'One entitlement with its history (newest first) and its Marketplace account',
     tags: ['entitlements'],
     params: ID,
-    errors: [404],
-    response: { status: 200, description: 'The entitlement', schema: ref('EntitlementDetail') },
+    errors: [404, 503],
+    response: { status: 200, description: 'The entitlement', schema: EntitlementDetail },
   })
   get(@Param('id') id: string) {
     return this.views.entitlement(idParam('id', id));
@@ -92,7 +95,8 @@ export class EntitlementsController {
     tags: ['entitlements', 'events'],
     params: ID,
     query: pageQuery,
-    response: { status: 200, description: 'One page, in id order', schema: ref('EventPage') },
+    errors: [503],
+    response: { status: 200, description: 'One page, in id order', schema: EventPage },
   })
   events(@Param('id') id: string, @Query() query: unknown) {
     return this.views.eventsOf(idParam('id', id), parseRequest(pageQuery, query));
@@ -109,8 +113,8 @@ export class EntitlementsController {
     tags: ['entitlements'],
     params: ID,
     body: approveBody,
-    errors: [400, 404, 409],
-    response: { status: 200, description: 'Approved', schema: ref('EntitlementActionResult') },
+    errors: [400, 404, 409, 503],
+    response: { status: 200, description: 'Approved', schema: EntitlementActionResult },
   })
   approve(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() body: unknown) {
     const { reason } = parseRequest(approveBody, body);
@@ -127,8 +131,8 @@ export class EntitlementsController {
     tags: ['entitlements'],
     params: ID,
     body: rejectBody,
-    errors: [400, 404, 409],
-    response: { status: 200, description: 'Rejected', schema: ref('EntitlementActionResult') },
+    errors: [400, 404, 409, 503],
+    response: { status: 200, description: 'Rejected', schema: EntitlementActionResult },
   })
   reject(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() body: unknown) {
     const { reason } = parseRequest(rejectBody, body);
@@ -146,8 +150,8 @@ export class EntitlementsController {
     tags: ['entitlements'],
     params: ID,
     body: planChangeApproveBody,
-    errors: [400, 404, 409],
-    response: { status: 200, description: 'Approved', schema: ref('EntitlementActionResult') },
+    errors: [400, 404, 409, 503],
+    response: { status: 200, description: 'Approved', schema: EntitlementActionResult },
   })
   approvePlanChange(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() body: unknown) {
     const { plan, reason } = parseRequest(planChangeApproveBody, body);
@@ -164,8 +168,8 @@ export class EntitlementsController {
     tags: ['entitlements'],
     params: ID,
     body: planChangeRejectBody,
-    errors: [400, 404, 409],
-    response: { status: 200, description: 'Rejected', schema: ref('EntitlementActionResult') },
+    errors: [400, 404, 409, 503],
+    response: { status: 200, description: 'Rejected', schema: EntitlementActionResult },
   })
   rejectPlanChange(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() body: unknown) {
     const { plan, reason } = parseRequest(planChangeRejectBody, body);

@@ -3,7 +3,7 @@ import { eventsQuery, idParam, parseRequest, resolveBody } from '../admin.schema
 import { AdminViews } from '../admin-views.service.js';
 import { CurrentPrincipal } from '../auth/admin-auth.guard.js';
 import { AdminRoute, type Principal } from '../auth/roles.js';
-import { ref } from '../openapi/schemas.js';
+import { Event, EventPage, ReplayResult, ResolveResult } from '../openapi/responses.js';
 import { EventReplay } from './event-replay.service.js';
 import { EventResolution } from './event-resolution.service.js';
 
@@ -24,7 +24,8 @@ export class EventsController {
     summary: 'Inbound events by outcome (invalid, failed, stale, …), without their raw payloads',
     tags: ['events'],
     query: eventsQuery,
-    response: { status: 200, description: 'One page, in id order', schema: ref('EventPage') },
+    errors: [503],
+    response: { status: 200, description: 'One page, in id order', schema: EventPage },
   })
   list(@Query() query: unknown) {
     return this.views.events(parseRequest(eventsQuery, query));
@@ -37,8 +38,8 @@ export class EventsController {
     summary: 'One inbound event with its raw payload',
     tags: ['events'],
     params: ID,
-    errors: [404],
-    response: { status: 200, description: 'The event', schema: ref('Event') },
+    errors: [404, 503],
+    response: { status: 200, description: 'The event', schema: Event },
   })
   get(@Param('eventId') eventId: string) {
     return this.views.event(idParam('eventId', eventId));
@@ -54,8 +55,8 @@ export class EventsController {
       'Idempotent: once the event is applied (or otherwise final), a replay answers 409 with its outcome. Marketplace (gcp) events only for now; webhook events answer 409.',
     tags: ['events'],
     params: ID,
-    errors: [404, 409],
-    response: { status: 200, description: 'What the replay came to', schema: ref('ReplayResult') },
+    errors: [404, 409, 503],
+    response: { status: 200, description: 'What the replay came to', schema: ReplayResult },
   })
   replay(@CurrentPrincipal() principal: Principal, @Param('eventId') eventId: string) {
     return this.replays.replay(principal, idParam('eventId', eventId));
@@ -72,8 +73,8 @@ export class EventsController {
     tags: ['events'],
     params: ID,
     body: resolveBody,
-    errors: [400, 404, 409],
-    response: { status: 200, description: 'What the resolution came to', schema: ref('ResolveResult') },
+    errors: [400, 404, 409, 503],
+    response: { status: 200, description: 'What the resolution came to', schema: ResolveResult },
   })
   resolve(@CurrentPrincipal() principal: Principal, @Param('eventId') eventId: string, @Body() body: unknown) {
     const request = parseRequest(resolveBody, body);

@@ -4,7 +4,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { ADMIN_DEFAULTS } from '../admin.defaults.js';
 import { AdminRoute, type Principal } from '../auth/roles.js';
 import { CurrentPrincipal } from '../auth/admin-auth.guard.js';
-import { ref } from './schemas.js';
+import { Caller, OpenApiDocumentBody } from './responses.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.document.js';
 
 /** `GET /admin/v1/openapi.json` (viewer: the document is not public) and `GET /admin/v1/me`. */
@@ -21,7 +21,7 @@ export class OpenApiController {
     summary: 'This OpenAPI 3.1 document',
     description: 'Built from the routes themselves: every admin route with the role it requires (`x-required-role`).',
     tags: ['meta'],
-    response: { status: 200, description: 'The document', schema: ref('OpenApiDocument') },
+    response: { status: 200, description: 'The document', schema: OpenApiDocumentBody },
   })
   openApi(): OpenApiDocument {
     // Every controller under the admin prefix, whichever module declares it.
@@ -41,7 +41,7 @@ export class OpenApiController {
     operationId: 'getCaller',
     summary: 'Who the API takes the caller for, and their role',
     tags: ['meta'],
-    response: { status: 200, description: 'The caller', schema: ref('Caller') },
+    response: { status: 200, description: 'The caller', schema: Caller },
   })
   me(@CurrentPrincipal() principal: Principal): Principal {
     return principal;

@@ -2,7 +2,7 @@ import { RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { z } from 'zod';
 import { ADMIN_ROUTE, type AdminRouteSpec, type JsonSchema } from '../auth/roles.js';
-import { ref, SCHEMAS } from './schemas.js';
+import { ErrorBody, RESPONSES } from './responses.js';
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -45,10 +45,15 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   403: { name: 'Forbidden', description: 'forbidden: the caller lacks the required role (or is not an admin)' },
   404: { name: 'NotFound', description: 'not_found' },
   409: { name: 'Conflict', description: 'conflict: the action no longer applies; `details` holds the current state' },
-  429: { name: 'RateLimited', description: 'rate_limited: too many requests from this caller; see Retry-After' },
+  429: {
+    name: 'RateLimited',
+    description:
+      'rate_limited: too many requests from this caller, or too many failed authentications from this client; see Retry-After',
+  },
   503: { name: 'Unavailable', description: 'unavailable: Firestore or the Procurement API could not answer; retry' },
 };
-const ALWAYS = [401, 403, 429, 503];
+/** Every route authenticates and rate-limits; 503 only where the route reads Firestore or calls Google (`errors`). */
+const ALWAYS = [401, 403, 429];
 
 /**
  * The OpenAPI 3.1 document of the admin API, built from the controllers' own route metadata (path,
@@ -94,11 +99,12 @@ export function buildOpenApiDocument(controllers: Type[], version: string): Open
       { name: 'audit', description: 'Who did what' },
       { name: 'activity', description: 'Events per source and outcome, lifecycle runs' },
       { name: 'usage', description: 'Usage reported to Service Control, per entitlement and window' },
+      { name: 'erasures', description: "Erasing a person's personal data" },
       { name: 'meta', description: 'This document and the caller' },
     ],
     paths: sorted,
     components: {
-      schemas: SCHEMAS,
+      schemas: responseSchemas(),
       responses: Object.fromEntries(
         Object.entries(ERROR_RESPONSES).map(([status, r]) => [
           r.name,
@@ -107,7 +113,7 @@ export function buildOpenApiDocument(controllers: Type[], version: string): Open
             ...(status === '429' || status === '503'
               ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } }
               : {}),
-            content: { 'application/json': { schema: ref('Error') } },
+            content: { 'application/json': { schema: componentRef(ErrorBody) } },
           },
         ]),
       ),
@@ -146,7 +152,9 @@ function operation(spec: AdminRouteSpec, path: string): Operation {
     })),
     ...(spec.query ? queryParameters(spec.query) : []),
   ];
-  const errors = [...new Set([...(spec.errors ?? []), ...(spec.query ? [400] : []), ...ALWAYS])].sort();
+  // A query, and a path id Firestore could not hold (idParam), are refused with 400.
+  const validated = spec.query || parameters.some((p) => p.in === 'path');
+  const errors = [...new Set([...(spec.errors ?? []), ...(validated ? [400] : []), ...ALWAYS])].sort();
   return {
     operationId: spec.operationId,
     summary: spec.summary,
@@ -158,7 +166,7 @@ function operation(spec: AdminRouteSpec, path: string): Operation {
     responses: {
       [spec.response.status]: {
         description: spec.response.description,
-        content: { 'application/json': { schema: spec.response.schema } },
+        content: { 'application/json': { schema: componentRef(spec.response.schema) } },
       },
       ...Object.fromEntries(
         errors.map((status) => [status, { $ref: `#/components/responses/${ERROR_RESPONSES[status]!.name}` }]),
@@ -200,6 +208,36 @@ function queryParameters(schema: z.ZodObject): Record<string, unknown>[] {
       schema: rest,
     };
   });
+}
+
+/** `$ref` to the component a response schema is registered as (responses.ts). */
+function componentRef(schema: z.ZodType): JsonSchema {
+  const id = RESPONSES.get(schema)?.id;
+  if (!id) throw new Error('A response schema must be a component of responses.ts (registered with component())');
+  return { $ref: `#/components/schemas/${id}` };
+}
+
+/**
+ * Every response component, derived from its zod schema like the requests are, as what the service
+ * sends (`io: 'output'`): a `Date` is an RFC 3339 `date-time` string on the wire (JSON.stringify).
+ * Components refer to each other by `$ref`; objects list every field (`additionalProperties: false`).
+ */
+function responseSchemas(): Record<string, JsonSchema> {
+  const { schemas } = z.toJSONSchema(RESPONSES, {
+    io: 'output',
+    target: 'draft-2020-12',
+    uri: (id) => `#/components/schemas/${id}`,
+    unrepresentable: ({ zodSchema }) =>
+      zodSchema._zod.def.type === 'date' ? { type: 'string', format: 'date-time' } : 'throw',
+    override: ({ jsonSchema }) => {
+      // z.int() bounds itself to safe integers: true of every JSON number the service sends, noise here.
+      if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+    },
+  });
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $schema: _, $id: __, ...schema }]) => [id, schema as JsonSchema]),
+  );
 }
 
 function jsonSchema(schema: z.ZodType): JsonSchema {
