@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer } from 'node:net';
+// @ts-expect-error plain ESM helper without types
+import { startFirestoreEmulator } from '../../scripts/emulators.mjs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { eventDocumentId } from '../../src/infrastructure/firestore/collections.js';
@@ -9,6 +10,7 @@ import { entitlementWhere, PRODUCT } from '../support/marketplace.js';
 import { GETCOURSE_TOKEN, getCourseCall, getCourseRefusedKey, purchaseActive } from '../support/webhook-senders.js';
 import { startAdminStack, type AdminResponse, type AdminStack, type Caller } from './admin-stack.js';
 
+type Emulator = { host: string; port: number; stop(): Promise<void> };
 type Method = 'GET' | 'POST';
 type ResponseObject = { $ref?: string; content?: Record<string, { schema: { $ref?: string } }> };
 type Document = {
@@ -21,15 +23,6 @@ type Document = {
     responses: Record<string, ResponseObject & { headers?: Record<string, unknown> }>;
   };
 };
-
-/** A port nothing listens on: a Firestore "emulator" that refuses every connection. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `$ref: '#/components/schemas/X'` → `#/$defs/X`, so that the components compile as one schema resource. */
 function rehome(node: unknown): unknown {
@@ -58,6 +51,8 @@ function rehome(node: unknown): unknown {
  * limit low enough to exhaust (429); 401/403/429 are answered before anything is read.
  */
 describe('Admin API responses match the OpenAPI document (real bootstrap, emulators)', () => {
+  const sharedHost = process.env.FIRESTORE_EMULATOR_HOST;
+  let emulator: Emulator | undefined;
   let stack: AdminStack;
   let down: AdminStack;
   let document: Document;
@@ -74,8 +69,10 @@ describe('Admin API responses match the OpenAPI document (real bootstrap, emulat
         ADMIN_RATE_LIMIT_BURST: '10000',
       },
     });
-    const sharedHost = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${await deadPort()}`;
+    // A Firestore emulator of this suite's own for the second stack, stopped once it has booted (so stopping it
+    // cannot disturb other suites), and started again on the same port before that stack closes.
+    emulator = (await startFirestoreEmulator()) as Emulator;
+    process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
     try {
       down = await startAdminStack({
         env: {
@@ -87,6 +84,7 @@ describe('Admin API responses match the OpenAPI document (real bootstrap, emulat
     } finally {
       process.env.FIRESTORE_EMULATOR_HOST = sharedHost;
     }
+    await emulator.stop();
     approver = { apiKey: stack.keys.approver };
     viewer = { apiKey: stack.keys.viewer };
     const served = await stack.call('GET', '/admin/v1/openapi.json', viewer);
@@ -101,7 +99,10 @@ describe('Admin API responses match the OpenAPI document (real bootstrap, emulat
   }, 120_000);
   afterAll(async () => {
     await stack?.close();
+    // Firestore back first: the second stack's shutdown lets its running work settle against it.
+    if (emulator) emulator = (await startFirestoreEmulator({ port: emulator.port })) as Emulator;
     await down?.close();
+    await emulator?.stop();
   }, 180_000);
 
   /** The schema name the document gives for (operation, status), or undefined when it does not list the status. */

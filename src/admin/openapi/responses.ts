@@ -164,13 +164,9 @@ export const Account = component(
       version: z.int().optional(),
       linkedUserId: z.string().nullable().optional(),
       linkedSubjectKey: z.string().nullable().optional(),
-      orderLinks: z
-        .record(z.string(), OrderLink)
-        .nullable()
-        .optional()
-        .meta({
-          description: 'Orders linked to a user of their own: orderId → {userId, subjectKey, linkedAt, linkedBy}',
-        }),
+      orderLinks: z.record(z.string(), OrderLink).nullable().optional().meta({
+        description: 'Orders linked to a user of their own: orderId → {userId, subjectKey, linkedAt, linkedBy}',
+      }),
       google: open(
         'What the verified sign-up token said (user_identity, roles, orders); only when one account is read, never in lists',
       )
@@ -272,12 +268,9 @@ export const Event = component(
       receivedAt: instant,
       updatedAt: instant,
       rawTruncated: z.boolean(),
-      refusedFields: z
-        .array(z.string())
-        .nullable()
-        .meta({
-          description: 'The fields a refusal named (docs/input-rules.md); null when not refused for its fields',
-        }),
+      refusedFields: z.array(z.string()).nullable().meta({
+        description: 'The fields a refusal named (docs/input-rules.md); null when not refused for its fields',
+      }),
       resolution: Resolution.nullable(),
       raw: z.string().nullable().optional().meta({ description: 'Only when one event is read' }),
       refusals: z
