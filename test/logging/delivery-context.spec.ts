@@ -13,7 +13,7 @@ import {
   startMarketplaceStack,
   type MarketplaceStack,
 } from '../support/marketplace.js';
-import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { serviceAccountToken, startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import {
   activate,
   APPROVER_KEY,
@@ -49,18 +49,7 @@ describe('one trace per delivery on every log line', () => {
   let pushTrace: string | undefined;
   const clock = new TestClock();
 
-  const oidc = (aud: string, email: string) => {
-    const now = Math.floor(Date.now() / 1000);
-    return issuer.sign({
-      iss: 'https://accounts.google.com',
-      aud,
-      email,
-      email_verified: true,
-      sub: '1',
-      iat: now,
-      exp: now + 3600,
-    });
-  };
+  const oidc = (aud: string, email: string) => serviceAccountToken(issuer, aud, email);
 
   /**
    * The lines `work` wrote, but those about Pub/Sub messages (`messageId`): Google's follow-up messages
