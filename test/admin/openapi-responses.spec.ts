@@ -4,6 +4,7 @@ import { startFirestoreEmulator } from '../../scripts/emulators.mjs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { eventDocumentId } from '../../src/infrastructure/firestore/collections.js';
+import { TransactionRunner } from '../../src/infrastructure/firestore/transaction-runner.js';
 import { LifecycleJobs } from '../../src/lifecycle/lifecycle-jobs.service.js';
 import { UsageStore } from '../../src/usage/usage-store.js';
 import { entitlementWhere, PRODUCT } from '../support/marketplace.js';
@@ -98,12 +99,15 @@ describe('Admin API responses match the OpenAPI document (real bootstrap, emulat
     }
   }, 120_000);
   afterAll(async () => {
-    await stack?.close();
-    // Firestore back first: the second stack's shutdown lets its running work settle against it.
+    // Firestore back first, and every read the second stack left retrying against it settled (the client retries
+    // with backoff for up to a minute after the caller got its 503): closing it earlier would terminate the client
+    // under those retries, and each would fail as "The client has already been terminated".
     if (emulator) emulator = (await startFirestoreEmulator({ port: emulator.port })) as Emulator;
+    await down?.app.app.get(TransactionRunner).drain(150_000);
     await down?.close();
+    await stack?.close();
     await emulator?.stop();
-  }, 180_000);
+  }, 240_000);
 
   /** The schema name the document gives for (operation, status), or undefined when it does not list the status. */
   function documented(
