@@ -119,15 +119,20 @@ export abstract class LifecycleStore {
   abstract getEntitlements(ids: string[]): Promise<(EntitlementRecord | null)[]>;
   /**
    * Marketplace entitlements that may wait for an admin (status `pending_approval` or `pending_plan_change`),
-   * by id: the decision check's candidates (few: each is a person's to-do or a plan change before its cycle ends).
+   * status by status and by id within each (opaque cursor): the decision check's candidates (few: each is a person's
+   * to-do or a plan change before its cycle ends).
    */
   abstract listPendingMarketplaceDecisions(
     limit: number,
-    afterId: string | null,
+    after: string | null,
   ): Promise<Page<EntitlementRecord, string>>;
-  /** Stored Marketplace entitlements whose status is not final (what Google should still know), by id. */
+  /**
+   * Stored Marketplace entitlements whose status is not final (what Google should still know), status by status and by
+   * id within each. The cursor is opaque. One whose status changes during a walk may be read twice, or, moving to a
+   * status already walked, not at all in that walk (it changed by an event, so it is current; the next walk reads it).
+   */
   abstract listLiveMarketplaceEntitlements(
     limit: number,
-    afterId: string | null,
+    after: string | null,
   ): Promise<Page<EntitlementRecord, string>>;
 }

@@ -70,7 +70,7 @@ interface ReconcileCursor {
   filter: number;
   /** Google's page token of the list the pass stopped in. */
   pageToken: string | null;
-  /** Last entitlement id of our own live list read (phase `stored`). */
+  /** Where our own live list stopped (phase `stored`; the store's opaque cursor). */
   storedAfter: string | null;
   /** Chunks of seen ids saved so far. */
   chunks: number;
