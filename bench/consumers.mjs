@@ -1,4 +1,4 @@
-// npm run bench:consumers [-- --entitlements 1500 --processes 1,2,4]
+// npm run bench:consumers [-- --entitlements 1500 --processes 1,2,4 --warmup 300]
 //
 // The Marketplace consumer as several Cloud Run instances would run it (issue 22): 1, 2 and 4 service processes
 // pull from the same Pub/Sub emulator subscription. Each entitlement is a fresh order waiting for approval
@@ -9,7 +9,13 @@
 // transaction attempts per transaction (retries, counted in each process by bench/lib/transaction-counter.mjs),
 // nacks (the processes' "message nacked" lines and retry outcomes). Processes run the unbundled build
 // (dist/src/main.js) so the counter can hook the Firestore SDK; same code as the bundle.
+// What limits the scaling on one machine is measured too: the share of the machine's CPU time that was busy during
+// each timed window (/proc/stat, every core), split into the service processes, the emulators and the rest (this
+// benchmark, the fake Procurement API, the kernel), and the events/s that CPU would allow at that cost per event.
+// The emulators are JVMs: one untimed round warms their JIT first, so the 1-process row does not pay for it.
 import { Firestore } from '@google-cloud/firestore';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { PubSub } from '@google-cloud/pubsub';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,29 +38,44 @@ import {
   writeSection,
 } from './lib/common.mjs';
 import { collectCounts } from './lib/counts.mjs';
-import { cpuMs, emulatorCpuMs } from './lib/contenders.mjs';
+import { cpuMs, emulatorCpuMs, warmEmulators } from './lib/contenders.mjs';
 
 const PROVIDER = 'demo-provider';
 const PRODUCT = 'demo-product.endpoints.demo-entitlements.cloud.goog';
 
 run(async () => {
-  const o = options({ entitlements: 1500, processes: '1,2,4' });
+  const o = options({ entitlements: 1500, processes: '1,2,4', warmup: 300 });
   const build = await privateBuild();
   const { pids } = await emulators();
   const { startFakeProcurement } = await import(join(build.tools, 'fake-procurement', 'server.js'));
+  const round = async (p, count) => {
+    const fake = await startFakeProcurement({ providerIds: [PROVIDER] });
+    try {
+      return await measure(p, { build, fake, count, emulatorCpu: () => emulatorCpuMs(pids) });
+    } finally {
+      await fake.close();
+    }
+  };
+  const warmup = o.warmup
+    ? await warmEmulators({
+        pids,
+        step: async () => (await round(1, o.warmup), o.warmup),
+        min: o.warmup,
+        max: 5 * o.warmup,
+      })
+    : null;
   const results = [];
   for (const p of o.processes.split(',').map(Number)) {
-    const fake = await startFakeProcurement({ providerIds: [PROVIDER] });
-    const r = await measure(p, { build, fake, count: o.entitlements, emulatorCpu: () => emulatorCpuMs(pids) });
-    await fake.close();
+    const r = await round(p, o.entitlements);
     log(
-      `${p} process(es): ${fmt.n(r.eventsPerSecond, 1)} events/s, duplicate approvals ${r.duplicateApprovals}, attempts per transaction ${fmt.ratio(r.attemptsPerTransaction)}, nacks per event ${fmt.ratio(r.nacksPerEvent)}`,
+      `${p} process(es): ${fmt.n(r.eventsPerSecond, 1)} events/s, duplicate approvals ${r.duplicateApprovals}, attempts per transaction ${fmt.ratio(r.attemptsPerTransaction)}, nacks per event ${fmt.ratio(r.nacksPerEvent)}, machine CPU ${pct(r.machineBusy)} busy (steal ${pct(r.machineSteal)}), CPU ceiling ${fmt.n(r.cpuCeiling, 1)} events/s`,
     );
     results.push({ p, ...r });
   }
   const one = results.find((r) => r.p === 1);
   const four = results.find((r) => r.p === 4);
   const scaling = one && four ? four.eventsPerSecond / one.eventsPerSecond : NaN;
+  const last = results.at(-1);
   await writeSection(
     'consumers',
     `## Marketplace consumer on 1, 2 and 4 processes
@@ -63,6 +84,10 @@ ${provenance('bench:consumers')}
 
 ${o.entitlements} orders waiting for approval, each message published twice (at-least-once delivery handing one
 message to two instances), pulled by P service processes from one subscription (each with the service's flow control).
+${warmup ? `Before the rows, ${warmup.items} untimed orders on one process warmed the emulators' JIT (see warmEmulators).` : 'No warm-up round (--warmup 0).'}
+Machine CPU: busy share of all ${availableParallelism()} cores during the timed window (/proc/stat), and who used it
+(service processes / emulators / the rest: this benchmark, the fake Procurement API, the kernel). CPU ceiling: the
+events/s the machine's cores would allow at the row's CPU per event (all of it, every process).
 
 ${table(
   [
@@ -74,6 +99,8 @@ ${table(
     'Nacks per event',
     'Service CPU per event',
     'Emulator CPU per event',
+    'Machine CPU busy (service / emulators / rest)',
+    'CPU ceiling',
   ],
   results.map((r) => [
     String(r.p),
@@ -84,10 +111,21 @@ ${table(
     fmt.ratio(r.nacksPerEvent),
     fmt.ms(r.cpuMsPerEvent),
     fmt.ms(r.emulatorCpuMsPerEvent),
+    `${pct(r.machineBusy)} (${pct(r.serviceShare)} / ${pct(r.emulatorShare)} / ${pct(r.machineBusy - r.serviceShare - r.emulatorShare)})`,
+    `${fmt.n(r.cpuCeiling, 1)} events/s`,
   ]),
 )}
 
-4 processes / 1 process: **${fmt.ratio(scaling)}** (target ≥ 3, or a measured limit: ${verdict(scaling >= 3)}).`,
+4 processes / 1 process: **${fmt.ratio(scaling)}** (target ≥ 3: ${verdict(scaling >= 3)}).
+${
+  last
+    ? `With ${last.p} processes the machine's CPU was ${pct(last.machineBusy)} busy and the rows reached ${pct(last.eventsPerSecond / last.cpuCeiling)} of what the cores allow at their CPU per event: ${
+        last.machineBusy >= 0.9
+          ? 'the limit measured is the machine (service processes and emulators on the same cores), not a lock or a contended document in the service.'
+          : 'the cores were not saturated, so something other than CPU (a lock, a contended document, the emulator serialising work) held the rows back.'
+      }`
+    : ''
+}`,
   );
 });
 
@@ -157,6 +195,7 @@ async function measure(processes, { build, fake, count, emulatorCpu }) {
   await sleep(1500); // let the streaming pulls open
   const cpu0 = children.reduce((n, c) => n + cpuMs(c.pid), 0);
   const emulator0 = emulatorCpu();
+  const machine0 = machineCpuMs();
   const t0 = performance.now();
   const payloads = messages.map((m) => Buffer.from(JSON.stringify(m)));
   await Promise.all([...payloads, ...payloads].map((data) => topic.publishMessage({ data })));
@@ -172,6 +211,9 @@ async function measure(processes, { build, fake, count, emulatorCpu }) {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = children.reduce((n, c) => n + cpuMs(c.pid), 0) - cpu0;
   const emulatorCpuMs = emulatorCpu() - emulator0;
+  const machine1 = machineCpuMs();
+  const machineTotal = machine1.total - machine0.total;
+  const machineBusyMs = machine1.busy - machine0.busy;
   await sleep(2000); // late duplicates would still call
   const duplicateApprovals = ids.reduce((n, id) => n + Math.max(0, fake.countCalls('entitlements.approve', id) - 1), 0);
   await Promise.all(children.map((c) => c.stop()));
@@ -186,5 +228,25 @@ async function measure(processes, { build, fake, count, emulatorCpu }) {
     nacksPerEvent: nacks.count / count,
     cpuMsPerEvent: cpu / count,
     emulatorCpuMsPerEvent: emulatorCpuMs / count,
+    machineBusy: machineBusyMs / machineTotal,
+    serviceShare: cpu / machineTotal,
+    emulatorShare: emulatorCpuMs / machineTotal,
+    machineSteal: (machine1.steal - machine0.steal) / machineTotal,
+    cpuCeiling: (availableParallelism() * 1000) / (machineBusyMs / count),
   };
 }
+
+/**
+ * CPU time of the whole machine since boot, in ms summed over cores: all of it, the busy part (work done here: not idle,
+ * iowait or steal) and steal (time the hypervisor gave to other guests).
+ */
+function machineCpuMs() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = fields;
+  const tick = 10; // USER_HZ = 100 on Linux
+  const busy = user + nice + system + irq + softirq;
+  return { total: (busy + idle + iowait + steal) * tick, busy: busy * tick, steal: steal * tick };
+}
+
+const pct = (x) => `${Math.round(x * 100)} %`;
