@@ -7,6 +7,7 @@ import {
   type QueryDocumentSnapshot,
 } from '@google-cloud/firestore';
 import { Injectable } from '@nestjs/common';
+import { isDocumentId } from '../../common/document-id.js';
 import type { EntitlementStatus, Source } from '../../entitlements/entitlement.js';
 import type { EntitlementRecord } from '../../entitlements/ledger-plan.js';
 import { noticeKey, type ExpiringEvent } from '../../lifecycle/lifecycle-events.js';
@@ -352,17 +353,20 @@ export class FirestoreLifecycleStore extends LifecycleStore {
 }
 
 /**
- * Where `marketplaceByStatus` resumes. A cursor it did not write (a bare document id from before statuses were read one
- * by one, or a status no longer in the list) resumes at the first status: some entitlements are read twice, none missed.
+ * Where `marketplaceByStatus` resumes. A cursor it did not write resumes at the first status: a bare document id
+ * (stored before statuses were read one by one) after that id, so some entitlements are read twice and none missed;
+ * a status no longer in the list, or an id Firestore would refuse, from the start.
  */
-export function decodeStatusCursor(
+function decodeStatusCursor(
   statuses: readonly EntitlementStatus[],
   cursor: string | null,
 ): { index: number; afterDoc: string | null } {
-  if (!cursor) return { index: 0, afterDoc: null };
+  const start = { index: 0, afterDoc: null };
+  if (!cursor) return start;
   const slash = cursor.indexOf('/');
-  if (slash < 0) return { index: 0, afterDoc: cursor };
-  const index = statuses.indexOf(cursor.slice(0, slash) as EntitlementStatus);
-  if (index < 0) return { index: 0, afterDoc: null };
-  return { index, afterDoc: cursor.slice(slash + 1) || null };
+  const [status, id] = slash < 0 ? [null, cursor] : [cursor.slice(0, slash), cursor.slice(slash + 1)];
+  const index = status === null ? 0 : statuses.indexOf(status as EntitlementStatus);
+  if (index < 0) return start;
+  if (!id) return { index, afterDoc: null };
+  return isDocumentId(id) ? { index, afterDoc: id } : start;
 }
